@@ -1,0 +1,228 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
+import { SettingError } from "../lib/errors";
+import * as validate from "../lib/validation";
+import { BUDGETS, BudgetProfile, PROFILES, ResourceProfile, totalMemoryMb } from "../profiles";
+import { Litellm } from "./litellm";
+import { Nginx } from "./nginx";
+import { OpenWebui } from "./openWebui";
+import { Postgres } from "./postgres";
+import { PrivateNetwork } from "./network";
+import { GatewaySecrets } from "./secrets";
+
+export interface GatewayArgs extends SettingsInput {
+  /** Prefix of every Docker object's name (containers, volumes, network). Default `${name}-${stack}`. */
+  readonly namePrefix?: string;
+  /**
+   * Docker provider to create everything through, e.g. one for a VPS provisioned by the same
+   * program. Default: a provider for dockerHost / dockerSshOpts.
+   */
+  readonly dockerProvider?: docker.Provider;
+  /** LiteLLM master key (`sk-`, 32+ characters). Default: generated once and kept. */
+  readonly masterKey?: pulumi.Input<string>;
+  /** Provider API keys by environment variable name, e.g. { OPENAI_API_KEY: ... }. Default none. */
+  readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** Memory and workers the gateway runs with, as exported in the stack outputs. */
+export interface EffectiveProfile {
+  readonly name: string;
+  readonly litellmWorkers: number;
+  readonly memoryMb: { readonly postgres: number; readonly litellm: number; readonly openWebui: number; readonly nginx: number };
+  readonly totalMemoryMb: number;
+}
+
+export function effectiveProfile(profile: ResourceProfile): EffectiveProfile {
+  return {
+    name: profile.name,
+    litellmWorkers: profile.litellm.workers,
+    memoryMb: {
+      postgres: profile.postgres.memoryMb,
+      litellm: profile.litellm.memoryMb,
+      openWebui: profile.openWebui.memoryMb,
+      nginx: profile.nginx.memoryMb,
+    },
+    totalMemoryMb: totalMemoryMb(profile),
+  };
+}
+
+/** Validates what can be known before any resource exists; throws a one-line SettingError. */
+function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings; namePrefix: string } {
+  const settings = resolveSettings(args, Object.keys(args.providerApiKeys ?? {}));
+  if (typeof args.masterKey === "string") {
+    validate.masterKey("masterKey", args.masterKey);
+  }
+  if (args.dockerProvider && (args.dockerHost !== undefined || args.dockerSshOpts !== undefined)) {
+    throw new SettingError("dockerHost", JSON.stringify(args.dockerHost), "cannot be combined with dockerProvider; give one or the other");
+  }
+  const namePrefix = validate.prefix("namePrefix", args.namePrefix ?? `${name}-${pulumi.getStack()}`);
+  return { settings, namePrefix };
+}
+
+/**
+ * The whole AI gateway on one Docker host: PostgreSQL, LiteLLM, Open WebUI and nginx on a private
+ * network, sized by a profile, with secrets generated once. Every Docker object is created through
+ * one Docker provider, so a local socket, an ssh:// host and a freshly provisioned VPS share one
+ * code path.
+ *
+ * Start order follows health, and nothing waits on more than it needs: LiteLLM is created once
+ * PostgreSQL is healthy; Open WebUI and nginx start independently (nginx re-resolves its upstreams,
+ * Open WebUI reaches LiteLLM per request).
+ */
+export class Gateway extends pulumi.ComponentResource {
+  public readonly settings: GatewaySettings;
+  public readonly profile: ResourceProfile;
+  public readonly budget: BudgetProfile;
+  public readonly dockerProvider: docker.Provider;
+  public readonly secrets: GatewaySecrets;
+  public readonly network: PrivateNetwork;
+  public readonly postgres: Postgres;
+  public readonly litellm: Litellm;
+  public readonly openWebui: OpenWebui;
+  public readonly nginx: Nginx;
+
+  /** Open WebUI in a browser. */
+  public readonly openWebuiUrl: string;
+  /** OpenAI-compatible base URL for agents and SDKs. */
+  public readonly apiBaseUrl: string;
+  /** LiteLLM's admin UI, on the admin listener (127.0.0.1 on the Docker host). */
+  public readonly adminUiUrl: string;
+  /** How to reach the admin UI from the machine running pulumi. */
+  public readonly adminUiAccess: string;
+  /** The virtual key Open WebUI uses (secret). */
+  public readonly openWebuiApiKey: pulumi.Output<string>;
+  /** LiteLLM's master key (secret). */
+  public readonly masterKey: pulumi.Output<string>;
+  /** Admin logins for LiteLLM's UI and Open WebUI (secret). */
+  public readonly adminCredentials: pulumi.Output<{
+    litellmUi: { username: string; password: string };
+    openWebui: { email: string; password: string };
+  }>;
+  public readonly effectiveProfile: EffectiveProfile;
+
+  constructor(name: string, args: GatewayArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const { settings, namePrefix } = checkArgs(name, args);
+    super("ai-gateway:index:Gateway", name, {}, opts);
+    this.settings = settings;
+    this.profile = PROFILES[settings.profile];
+    this.budget = BUDGETS[settings.budget];
+    const labels = { "ai-gateway.gateway": namePrefix };
+
+    this.dockerProvider =
+      args.dockerProvider ??
+      new docker.Provider(
+        `${name}-docker`,
+        { host: settings.dockerHost, sshOpts: settings.dockerSshOpts.length > 0 ? [...settings.dockerSshOpts] : undefined },
+        { parent: this },
+      );
+    const inGateway = { parent: this, providers: [this.dockerProvider] };
+
+    this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
+    this.network = new PrivateNetwork(`${name}-network`, { networkName: `${namePrefix}-net`, labels }, inGateway);
+    const networkName = this.network.name;
+
+    this.postgres = new Postgres(
+      `${name}-postgres`,
+      {
+        namePrefix,
+        image: settings.images.postgres,
+        networkName,
+        password: this.secrets.postgresPassword,
+        profile: this.profile,
+        ephemeral: settings.ephemeral,
+        labels,
+      },
+      inGateway,
+    );
+
+    this.litellm = new Litellm(
+      `${name}-litellm`,
+      {
+        namePrefix,
+        image: settings.images.litellm,
+        networkName,
+        profile: this.profile,
+        budget: this.budget,
+        models: settings.models,
+        masterKey: this.secrets.masterKey,
+        saltKey: this.secrets.saltKey,
+        databaseUrl: this.postgres.databaseUrl,
+        uiUsername: settings.adminUsername,
+        uiPassword: this.secrets.litellmUiPassword,
+        providerApiKeys: args.providerApiKeys,
+        labels,
+      },
+      { ...inGateway, dependsOn: [this.postgres.container] },
+    );
+
+    this.openWebui = new OpenWebui(
+      `${name}-open-webui`,
+      {
+        namePrefix,
+        image: settings.images.openWebui,
+        networkName,
+        profile: this.profile,
+        publicUrl: settings.publicUrl,
+        apiKey: this.secrets.openWebuiApiKey,
+        secretKey: this.secrets.webuiSecretKey,
+        adminEmail: settings.adminEmail,
+        adminPassword: this.secrets.openWebuiAdminPassword,
+        ephemeral: settings.ephemeral,
+        labels,
+      },
+      inGateway,
+    );
+
+    this.nginx = new Nginx(
+      `${name}-nginx`,
+      {
+        namePrefix,
+        image: settings.images.nginx,
+        networkName,
+        profile: this.profile,
+        httpPort: settings.httpPort,
+        bindAddress: settings.bindAddress,
+        adminPort: settings.adminPort,
+        labels,
+      },
+      inGateway,
+    );
+
+    this.openWebuiUrl = `${settings.publicUrl}/`;
+    this.apiBaseUrl = `${settings.publicUrl}/api/litellm/v1`;
+    this.adminUiUrl = `http://127.0.0.1:${settings.adminPort}/ui`;
+    this.adminUiAccess = adminUiAccess(settings);
+    this.openWebuiApiKey = this.secrets.openWebuiApiKey;
+    this.masterKey = this.secrets.masterKey;
+    this.adminCredentials = pulumi.secret(
+      pulumi.all([this.secrets.litellmUiPassword, this.secrets.openWebuiAdminPassword]).apply(([uiPassword, webuiPassword]) => ({
+        litellmUi: { username: settings.adminUsername, password: uiPassword },
+        openWebui: { email: settings.adminEmail, password: webuiPassword },
+      })),
+    );
+    this.effectiveProfile = effectiveProfile(this.profile);
+
+    this.registerOutputs({
+      openWebuiUrl: this.openWebuiUrl,
+      apiBaseUrl: this.apiBaseUrl,
+      adminUiUrl: this.adminUiUrl,
+      adminUiAccess: this.adminUiAccess,
+      effectiveProfile: this.effectiveProfile,
+    });
+  }
+}
+
+/** The admin listener is bound to the Docker host's loopback: local users open it, remote ones tunnel. */
+export function adminUiAccess(settings: GatewaySettings): string {
+  const url = `http://127.0.0.1:${settings.adminPort}/ui`;
+  const ssh = /^ssh:\/\/([^@]+@[^:/]+)(?::([0-9]+))?$/.exec(settings.dockerHost);
+  if (ssh) {
+    const port = ssh[2] ? ` -p ${ssh[2]}` : "";
+    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port} ${ssh[1]}  # then open ${url}`;
+  }
+  if (settings.dockerHost.startsWith("tcp://")) {
+    return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;
+  }
+  return `open ${url}`;
+}

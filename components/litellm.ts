@@ -1,0 +1,79 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HOSTNAMES, LITELLM_CONFIG_PATH, LITELLM_PORT } from "../lib/constants";
+import { renderLitellmConfig } from "../lib/litellmConfig";
+import { litellmArgs, litellmEnv, litellmHealthcheck } from "../lib/services";
+import { ModelSpec } from "../lib/validation";
+import { BudgetProfile, ResourceProfile } from "../profiles";
+import { serviceContainer } from "./serviceContainer";
+
+export interface LitellmArgs {
+  /** The container is named `${namePrefix}-litellm`. Required. */
+  readonly namePrefix: string;
+  /** Pinned LiteLLM image. Required. */
+  readonly image: string;
+  /** Private network name. Required. */
+  readonly networkName: pulumi.Input<string>;
+  /** Worker count and memory limit. Required. */
+  readonly profile: ResourceProfile;
+  /** Proxy-wide budget written to `litellm_settings`. Required. */
+  readonly budget: BudgetProfile;
+  /** Models for config.yaml. Default none (models are added in the admin UI). */
+  readonly models?: readonly ModelSpec[];
+  readonly masterKey: pulumi.Input<string>;
+  readonly saltKey: pulumi.Input<string>;
+  /** PostgreSQL URL (with its password). Required. */
+  readonly databaseUrl: pulumi.Input<string>;
+  /** Admin UI credentials. Required. */
+  readonly uiUsername: string;
+  readonly uiPassword: pulumi.Input<string>;
+  /** Provider API keys as environment variables, e.g. OPENAI_API_KEY. Default none. */
+  readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Labels on the container. Default none. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The LiteLLM proxy: one OpenAI-compatible API in front of the providers, with virtual keys and
+ * budgets kept in PostgreSQL. Pass `dependsOn: [postgres container]` so it is created only once
+ * PostgreSQL is healthy.
+ */
+export class Litellm extends pulumi.ComponentResource {
+  public readonly container: docker.Container;
+  /** The generated config.yaml (contains no secrets). */
+  public readonly configYaml: string;
+  /** LiteLLM's base URL on the private network. */
+  public readonly internalUrl: string = `http://${HOSTNAMES.litellm}:${LITELLM_PORT}`;
+
+  constructor(name: string, args: LitellmArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ai-gateway:index:Litellm", name, {}, opts);
+    this.configYaml = renderLitellmConfig({ models: args.models ?? [], budget: args.budget });
+
+    const envs = pulumi
+      .all([args.masterKey, args.saltKey, args.databaseUrl, args.uiPassword, pulumi.output(args.providerApiKeys ?? {})])
+      .apply(([masterKey, saltKey, databaseUrl, uiPassword, providerApiKeys]) =>
+        litellmEnv({ masterKey, saltKey, databaseUrl, uiUsername: args.uiUsername, uiPassword, providerApiKeys }),
+      );
+
+    this.container = serviceContainer(
+      name,
+      {
+        containerName: `${args.namePrefix}-litellm`,
+        image: args.image,
+        networkName: args.networkName,
+        aliases: [HOSTNAMES.litellm],
+        memoryMb: args.profile.litellm.memoryMb,
+        command: litellmArgs(args.profile.litellm.workers),
+        envs: pulumi.secret(envs),
+        // A single world-readable file: a directory mounted over /app hides the image's entrypoint,
+        // and newer images run as a non-root user.
+        uploads: [{ file: LITELLM_CONFIG_PATH, content: this.configYaml, permissions: "0644" }],
+        healthcheck: litellmHealthcheck(),
+        labels: { ...args.labels, "ai-gateway.service": "litellm" },
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    ).container;
+
+    this.registerOutputs({ containerName: this.container.name });
+  }
+}

@@ -1,0 +1,70 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
+import { openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
+import { ResourceProfile } from "../profiles";
+import { dataVolume, serviceContainer } from "./serviceContainer";
+
+export interface OpenWebuiArgs {
+  /** The container and its data volume get `${namePrefix}-open-webui[-data]`. Required. */
+  readonly namePrefix: string;
+  /** Pinned Open WebUI image. Required. */
+  readonly image: string;
+  /** Private network name. Required. */
+  readonly networkName: pulumi.Input<string>;
+  /** Memory limit. Required. */
+  readonly profile: ResourceProfile;
+  /** Public origin (WEBUI_URL, CORS). Required. */
+  readonly publicUrl: string;
+  /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
+  readonly apiKey: pulumi.Input<string>;
+  /** WEBUI_SECRET_KEY, stable across container replacements. Required. */
+  readonly secretKey: pulumi.Input<string>;
+  /** Admin account created on first start. Required. */
+  readonly adminEmail: string;
+  readonly adminPassword: pulumi.Input<string>;
+  /** Delete the data volume with the stack (preview stacks). Default false: the volume is kept. */
+  readonly ephemeral?: boolean;
+  /** Labels on the container. Default none. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Open WebUI, the chat front end. Its users, chats and uploads live in a named volume: Docker
+ * copies the image's bundled models into a new named volume, which a host directory would hide.
+ * It does not wait for LiteLLM: it starts on its own and finds LiteLLM when a user asks.
+ */
+export class OpenWebui extends pulumi.ComponentResource {
+  public readonly container: docker.Container;
+  public readonly dataVolume: docker.Volume;
+
+  constructor(name: string, args: OpenWebuiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ai-gateway:index:OpenWebui", name, {}, opts);
+
+    this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
+
+    const envs = pulumi
+      .all([args.apiKey, args.secretKey, args.adminPassword])
+      .apply(([apiKey, secretKey, adminPassword]) =>
+        openWebuiEnv({ publicUrl: args.publicUrl, apiKey, secretKey, adminEmail: args.adminEmail, adminPassword }),
+      );
+
+    this.container = serviceContainer(
+      name,
+      {
+        containerName: `${args.namePrefix}-open-webui`,
+        image: args.image,
+        networkName: args.networkName,
+        aliases: [HOSTNAMES.openWebui],
+        memoryMb: args.profile.openWebui.memoryMb,
+        envs: pulumi.secret(envs),
+        volumes: [{ volumeName: this.dataVolume.name, containerPath: OPEN_WEBUI_DATA_DIR }],
+        healthcheck: openWebuiHealthcheck(),
+        labels: { ...args.labels, "ai-gateway.service": "open-webui" },
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    ).container;
+
+    this.registerOutputs({ containerName: this.container.name, dataVolume: this.dataVolume.name });
+  }
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { GENERATED_KEY_LENGTH } from "../lib/constants";
+
+export interface GatewaySecretsArgs {
+  /** A master key to use instead of a generated one (validated: `sk-`, 32+ characters). Default: generated. */
+  readonly masterKey?: pulumi.Input<string>;
+}
+
+/**
+ * Every secret the gateway needs, generated once and kept in the stack's state, so a re-run never
+ * rotates them. All are letters and digits only: the PostgreSQL password sits inside DATABASE_URL,
+ * where `@ : / # % ?` would break the URL. Each output is a Pulumi secret.
+ */
+export class GatewaySecrets extends pulumi.ComponentResource {
+  /** LiteLLM's master key (`sk-`...): admin access to LiteLLM. Never given to a client. */
+  public readonly masterKey: pulumi.Output<string>;
+  /**
+   * LiteLLM's salt key (`sk-`...): encrypts provider credentials stored in the database. Changing it
+   * makes them unreadable, so it is generated once and never rotated.
+   */
+  public readonly saltKey: pulumi.Output<string>;
+  public readonly postgresPassword: pulumi.Output<string>;
+  /** Signs Open WebUI sessions; without it Open WebUI makes a new one on every container replacement. */
+  public readonly webuiSecretKey: pulumi.Output<string>;
+  /** Password of LiteLLM's admin UI. */
+  public readonly litellmUiPassword: pulumi.Output<string>;
+  /** Password of Open WebUI's admin account. */
+  public readonly openWebuiAdminPassword: pulumi.Output<string>;
+  /** The LiteLLM virtual key Open WebUI calls LiteLLM with (never the master key). */
+  public readonly openWebuiApiKey: pulumi.Output<string>;
+
+  constructor(name: string, args: GatewaySecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ai-gateway:index:GatewaySecrets", name, {}, opts);
+
+    const generate = (suffix: string, length: number): pulumi.Output<string> =>
+      pulumi.secret(new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, { parent: this }).result);
+    const generateKey = (suffix: string): pulumi.Output<string> =>
+      pulumi.secret(pulumi.interpolate`sk-${generate(suffix, GENERATED_KEY_LENGTH)}`);
+
+    this.masterKey = args.masterKey !== undefined ? pulumi.secret(args.masterKey) : generateKey("master-key");
+    this.saltKey = generateKey("salt-key");
+    this.postgresPassword = generate("postgres-password", 32);
+    this.webuiSecretKey = generate("webui-secret-key", 48);
+    this.litellmUiPassword = generate("litellm-ui-password", 24);
+    this.openWebuiAdminPassword = generate("open-webui-admin-password", 24);
+    this.openWebuiApiKey = generateKey("open-webui-api-key");
+
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,96 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { LOG_OPTIONS } from "../lib/constants";
+import { dockerLabels } from "../lib/labels";
+import { dockerHealthcheck, HealthcheckSpec, waitTimeoutSeconds } from "../lib/healthchecks";
+
+/** What differs between the gateway's containers; everything else is the same for all of them. */
+export interface ServiceContainerArgs {
+  /** Docker's container name, unique on the host (derived from the gateway name and the stack). */
+  readonly containerName: string;
+  /** Pinned image reference; pulled once and referenced by id. */
+  readonly image: string;
+  /** The private network and the DNS names this container answers to on it. */
+  readonly networkName: pulumi.Input<string>;
+  readonly aliases: readonly string[];
+  /** Hard memory limit in MB; swap is disabled by giving memorySwap the same value. */
+  readonly memoryMb: number;
+  readonly healthcheck: HealthcheckSpec;
+  readonly envs?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Arguments to the image's own entrypoint (the entrypoint is never replaced). */
+  readonly command?: string[];
+  readonly volumes?: docker.types.input.ContainerVolume[];
+  readonly uploads?: docker.types.input.ContainerUpload[];
+  readonly ports?: docker.types.input.ContainerPort[];
+  /** Seconds Docker waits after the stop signal before killing. Default 10. */
+  readonly stopGraceSeconds?: number;
+  readonly shmSizeMb?: number;
+  /** Labels identifying the gateway's containers in `docker ps --filter label=...`. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ServiceContainer {
+  readonly image: docker.RemoteImage;
+  readonly container: docker.Container;
+}
+
+/**
+ * Creates a pinned image and a hardened, health-gated container: restart unless-stopped, rotated
+ * logs, a memory limit without swap, no-new-privileges, a healthcheck that `pulumi up` waits for on
+ * create, and options chosen so that a second `pulumi up` sees no difference.
+ */
+export function serviceContainer(
+  name: string,
+  args: ServiceContainerArgs,
+  opts: { parent: pulumi.Resource; dependsOn?: pulumi.ResourceOptions["dependsOn"] },
+): ServiceContainer {
+  // keepLocally: deleting or replacing the RemoteImage must not delete an image other stacks use.
+  const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: opts.parent });
+  const stopGraceSeconds = args.stopGraceSeconds ?? 10;
+  const container = new docker.Container(
+    name,
+    {
+      name: args.containerName,
+      // The image id (sha256:...) is what the provider reads back, so it never shows a difference.
+      image: image.imageId,
+      command: args.command,
+      envs: args.envs,
+      restart: "unless-stopped",
+      logDriver: "json-file",
+      logOpts: { ...LOG_OPTIONS },
+      memory: args.memoryMb,
+      // Without an explicit memorySwap Docker sets twice the memory, which reads back as a diff.
+      memorySwap: args.memoryMb,
+      shmSize: args.shmSizeMb,
+      securityOpts: ["no-new-privileges:true"],
+      healthcheck: dockerHealthcheck(args.healthcheck),
+      wait: true,
+      waitTimeout: waitTimeoutSeconds(args.healthcheck),
+      networkMode: "bridge",
+      networksAdvanced: [{ name: args.networkName, aliases: [...args.aliases] }],
+      ports: args.ports ? [...args.ports].sort((a, b) => Number(a.internal) - Number(b.internal)) : undefined,
+      volumes: args.volumes,
+      uploads: args.uploads,
+      stopTimeout: stopGraceSeconds,
+      destroyGraceSeconds: stopGraceSeconds,
+      labels: dockerLabels(args.labels),
+    },
+    {
+      parent: opts.parent,
+      dependsOn: opts.dependsOn,
+      // A fixed name and fixed host ports cannot exist twice: remove the old container first.
+      deleteBeforeReplace: true,
+      // The provider ignores healthcheck edits on update (terraform-provider-docker#988).
+      replaceOnChanges: ["healthcheck"],
+    },
+  );
+  return { image, container };
+}
+
+/**
+ * A named data volume. Its inputs are constants, so no config change can replace it; it is kept on
+ * `pulumi destroy` (left in Docker, with its data) unless the stack is ephemeral.
+ */
+export function dataVolume(name: string, volumeName: string, ephemeral: boolean, parent: pulumi.Resource): docker.Volume {
+  return new docker.Volume(name, { name: volumeName, driver: "local" }, { parent, retainOnDelete: !ephemeral });
+}

@@ -1,0 +1,16 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Gateway } from "./components";
+import { argsFromConfig } from "./lib/config";
+
+// Reads and validates the stack's config before anything is registered: a bad value stops here.
+const gateway = new Gateway("ai-gateway", argsFromConfig(pulumi.getProject(), pulumi.runtime.allConfig()));
+
+export const openWebuiUrl = gateway.openWebuiUrl;
+export const apiBaseUrl = gateway.apiBaseUrl;
+export const adminUiUrl = gateway.adminUiUrl;
+export const adminUiAccess = gateway.adminUiAccess;
+export const openWebuiApiKey = gateway.openWebuiApiKey;
+export const litellmMasterKey = gateway.masterKey;
+export const adminCredentials = gateway.adminCredentials;
+export const effectiveProfile = gateway.effectiveProfile;
+export const budget = gateway.budget;

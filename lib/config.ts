@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SettingError, shown, shownSecret } from "./errors";
+import { SettingsInput } from "./settings";
+import * as validate from "./validation";
+
+/** What the stack's config can say: the plain settings plus the two secrets. */
+export interface GatewayArgsFromConfig extends SettingsInput {
+  readonly masterKey?: pulumi.Output<string>;
+  readonly providerApiKeys?: Readonly<Record<string, pulumi.Output<string>>>;
+}
+
+/** How each stack setting is written in `Pulumi.<stack>.yaml`. */
+type SettingKind = "string" | "integer" | "boolean" | "json";
+
+interface SettingDeclaration {
+  readonly kind: SettingKind;
+  /** Read as a Pulumi secret and never shown in messages. */
+  readonly secret?: boolean;
+}
+
+/** Every setting the program reads; anything else under the project's namespace is refused. */
+export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDeclaration>> = {
+  profile: { kind: "string" },
+  budget: { kind: "string" },
+  httpPort: { kind: "integer" },
+  bindAddress: { kind: "string" },
+  adminPort: { kind: "integer" },
+  publicUrl: { kind: "string" },
+  dockerHost: { kind: "string" },
+  dockerSshOpts: { kind: "json" },
+  litellmImage: { kind: "string" },
+  openWebuiImage: { kind: "string" },
+  postgresImage: { kind: "string" },
+  nginxImage: { kind: "string" },
+  models: { kind: "json" },
+  adminUsername: { kind: "string" },
+  adminEmail: { kind: "string" },
+  ephemeral: { kind: "boolean" },
+  masterKey: { kind: "string", secret: true },
+  providerApiKeys: { kind: "json", secret: true },
+};
+
+function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {
+  const show = declaration.secret ? shownSecret(raw) : shown(raw);
+  switch (declaration.kind) {
+    case "string":
+      return raw;
+    case "integer":
+      if (!/^-?[0-9]+$/.test(raw.trim())) {
+        throw new SettingError(key, show, "must be a whole number");
+      }
+      return Number(raw.trim());
+    case "boolean":
+      if (raw !== "true" && raw !== "false") {
+        throw new SettingError(key, show, "must be true or false");
+      }
+      return raw === "true";
+    case "json":
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new SettingError(key, show, "must be a YAML list or map in the stack file (it did not parse)");
+      }
+  }
+}
+
+function providerApiKeys(raw: unknown): Record<string, pulumi.Output<string>> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new SettingError("providerApiKeys", "[secret]", "must be a map of environment variable name to API key");
+  }
+  const keys: Record<string, pulumi.Output<string>> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== "string" || value.length === 0) {
+      throw new SettingError(`providerApiKeys.${name}`, "[secret]", "must be a non-empty string");
+    }
+    keys[name] = pulumi.secret(value);
+  }
+  return keys;
+}
+
+/**
+ * Turns the stack's raw config (strings, as Pulumi stores them) into Gateway arguments. Unknown
+ * keys are refused, so a typo such as `ai-gateway:profle` fails instead of silently using a
+ * default. Secrets come back wrapped as Pulumi secrets.
+ */
+export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<string, string>>): GatewayArgsFromConfig {
+  const prefix = `${namespace}:`;
+  const values: Record<string, unknown> = {};
+  for (const [fullKey, raw] of Object.entries(rawConfig)) {
+    if (!fullKey.startsWith(prefix)) {
+      continue;
+    }
+    const key = fullKey.slice(prefix.length);
+    const declaration = (SETTINGS as Record<string, SettingDeclaration | undefined>)[key];
+    if (!declaration) {
+      throw new SettingError(key, shown(raw), `is not a setting of ${namespace}; known settings: ${Object.keys(SETTINGS).sort().join(", ")}`);
+    }
+    values[key] = parse(key, raw, declaration);
+  }
+  const { masterKey, providerApiKeys: rawProviderKeys, ...plain } = values;
+  if (masterKey !== undefined) {
+    validate.masterKey("masterKey", String(masterKey));
+  }
+  return {
+    ...(plain as Omit<GatewayArgsFromConfig, "masterKey" | "providerApiKeys">),
+    ...(masterKey !== undefined ? { masterKey: pulumi.secret(String(masterKey)) } : {}),
+    ...(rawProviderKeys !== undefined ? { providerApiKeys: providerApiKeys(rawProviderKeys) } : {}),
+  };
+}

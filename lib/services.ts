@@ -1,0 +1,164 @@
+/**
+ * What each service runs: its arguments, environment and healthcheck, as pure data. Components
+ * wire these into containers; tests run the commands for real.
+ */
+import { PostgresTuning } from "../profiles";
+import {
+  HOSTNAMES,
+  LITELLM_CONFIG_PATH,
+  LITELLM_PORT,
+  NGINX_HEALTH_PORT,
+  OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS,
+  OPEN_WEBUI_PORT,
+  POSTGRES_DB,
+  POSTGRES_PORT,
+  POSTGRES_USER,
+} from "./constants";
+import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
+
+/** `postgres -c ...` flags from the profile; the image's entrypoint passes them to the server. */
+export function postgresServerArgs(tuning: PostgresTuning): string[] {
+  const settings: [string, string][] = [
+    ["max_connections", String(tuning.maxConnections)],
+    ["shared_buffers", `${tuning.sharedBuffersMb}MB`],
+    ["effective_cache_size", `${tuning.effectiveCacheSizeMb}MB`],
+    ["work_mem", `${tuning.workMemMb}MB`],
+    ["maintenance_work_mem", `${tuning.maintenanceWorkMemMb}MB`],
+  ];
+  return ["postgres", ...settings.flatMap(([key, value]) => ["-c", `${key}=${value}`])];
+}
+
+/**
+ * Over TCP on 127.0.0.1: during first initialisation the image runs a temporary server that
+ * listens on the unix socket only, and a socket probe would report that server as ready
+ * (docker-library/postgres#880).
+ */
+export function postgresHealthcheck(): HealthcheckSpec {
+  return {
+    test: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p ${POSTGRES_PORT} -U ${POSTGRES_USER} -d ${POSTGRES_DB}`],
+    intervalSeconds: 5,
+    timeoutSeconds: 5,
+    retries: 10,
+    startPeriodSeconds: 30,
+  };
+}
+
+/** The official image creates this role and database on first initialisation of an empty volume. */
+export function postgresEnv(password: string): string[] {
+  return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
+}
+
+/** Arguments to the LiteLLM image's own entrypoint; the entrypoint itself is left alone. */
+export function litellmArgs(workers: number): string[] {
+  return ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_PORT), "--num_workers", String(workers)];
+}
+
+/**
+ * `/health/liveliness` needs no key and makes no LLM call. The long start period covers first-boot
+ * Prisma migrations (1-5 minutes in the original's guide); a success ends it early.
+ */
+export function litellmHealthcheck(): HealthcheckSpec {
+  return {
+    test: pythonHttpProbe(`http://127.0.0.1:${LITELLM_PORT}/health/liveliness`, 5),
+    intervalSeconds: 10,
+    timeoutSeconds: 10,
+    retries: 6,
+    startPeriodSeconds: 300,
+  };
+}
+
+/** Open WebUI's `/health` answers `{"status": true}` without auth once the app has started. */
+export function openWebuiHealthcheck(): HealthcheckSpec {
+  return {
+    test: pythonHttpProbe(`http://127.0.0.1:${OPEN_WEBUI_PORT}/health`, 5),
+    intervalSeconds: 10,
+    timeoutSeconds: 10,
+    retries: 6,
+    startPeriodSeconds: 300,
+  };
+}
+
+/** nginx answers its own health endpoint on a loopback-only listener inside its container. */
+export function nginxHealthcheck(): HealthcheckSpec {
+  return {
+    test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${NGINX_HEALTH_PORT}/healthz`],
+    intervalSeconds: 10,
+    timeoutSeconds: 5,
+    retries: 3,
+    startPeriodSeconds: 10,
+  };
+}
+
+export interface OpenWebuiEnvInput {
+  readonly publicUrl: string;
+  readonly apiKey: string;
+  readonly secretKey: string;
+  readonly adminEmail: string;
+  readonly adminPassword: string;
+}
+
+/**
+ * Open WebUI's environment. ENABLE_PERSISTENT_CONFIG=False makes every setting below take effect on
+ * every start; otherwise Open WebUI keeps what it saw on first boot in its database and ignores the
+ * environment afterwards (a rotated key would never arrive).
+ */
+export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
+  const env: Record<string, string> = {
+    ENABLE_PERSISTENT_CONFIG: "False",
+    OPENAI_API_BASE_URL: `http://${HOSTNAMES.litellm}:${LITELLM_PORT}/v1`,
+    OPENAI_API_KEY: input.apiKey,
+    ENABLE_OPENAI_API: "True",
+    // Its default points at host.docker.internal:11434, unreachable on Linux: endless timeouts.
+    ENABLE_OLLAMA_API: "False",
+    WEBUI_SECRET_KEY: input.secretKey,
+    WEBUI_URL: input.publicUrl,
+    CORS_ALLOW_ORIGIN: input.publicUrl,
+    // The admin is created on first start when no user exists, which also turns signup off;
+    // ENABLE_SIGNUP=False keeps it off so no visitor can make themselves an account.
+    WEBUI_ADMIN_EMAIL: input.adminEmail,
+    WEBUI_ADMIN_PASSWORD: input.adminPassword,
+    WEBUI_ADMIN_NAME: "Admin",
+    ENABLE_SIGNUP: "False",
+    DEFAULT_USER_ROLE: "pending",
+    // Default 300 s would cut the gateway's 10-minute requests at 5 minutes.
+    AIOHTTP_CLIENT_TIMEOUT: String(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS),
+    // SQLite's default pool of 512 connections can exhaust the memory limit.
+    DATABASE_POOL_SIZE: "8",
+    // No Hugging Face round trip on every start; the bundled model is used.
+    RAG_EMBEDDING_MODEL_AUTO_UPDATE: "False",
+  };
+  return toEnvList(env);
+}
+
+export interface LitellmEnvInput {
+  readonly masterKey: string;
+  readonly saltKey: string;
+  readonly databaseUrl: string;
+  readonly uiUsername: string;
+  readonly uiPassword: string;
+  readonly providerApiKeys: Readonly<Record<string, string>>;
+}
+
+export function litellmEnv(input: LitellmEnvInput): string[] {
+  return toEnvList({
+    ...input.providerApiKeys,
+    LITELLM_MASTER_KEY: input.masterKey,
+    LITELLM_SALT_KEY: input.saltKey,
+    DATABASE_URL: input.databaseUrl,
+    STORE_MODEL_IN_DB: "True",
+    // DEV mode loads a .env from the working directory.
+    LITELLM_MODE: "PRODUCTION",
+    LITELLM_LOG: "INFO",
+    UI_USERNAME: input.uiUsername,
+    UI_PASSWORD: input.uiPassword,
+    // Workers are recycled after this many requests, against LiteLLM's slow memory growth.
+    MAX_REQUESTS_BEFORE_RESTART: "10000",
+  });
+}
+
+/** KEY=VALUE list in a stable order, so two evaluations produce identical inputs. */
+export function toEnvList(env: Readonly<Record<string, string>>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((key) => `${key}=${env[key]}`);
+}

@@ -1,0 +1,147 @@
+import { BUDGET_NAMES, BudgetName, PROFILE_NAMES, ProfileName } from "../profiles";
+import { SettingError, shown } from "./errors";
+import * as validate from "./validation";
+import { ModelSpec } from "./validation";
+
+/** Images the gateway runs, each pinned to a release (image-pins-and-hetzner.md §0). */
+export interface ImageSet {
+  readonly litellm: string;
+  readonly openWebui: string;
+  readonly postgres: string;
+  readonly nginx: string;
+}
+
+/**
+ * Every default in one place. Pulumi.yaml declares the same values for `pulumi config`; a test
+ * keeps the two in step.
+ */
+export const DEFAULTS = {
+  profile: "medium" as ProfileName,
+  budget: "test" as BudgetName,
+  httpPort: 8080,
+  bindAddress: "127.0.0.1",
+  adminPort: 4001,
+  dockerHost: "unix:///var/run/docker.sock",
+  dockerSshOpts: [] as string[],
+  images: {
+    litellm: "ghcr.io/berriai/litellm:v1.110.1",
+    openWebui: "ghcr.io/open-webui/open-webui:v0.11.4",
+    postgres: "postgres:16.15-trixie",
+    nginx: "nginx:1.30.5-alpine",
+  } as ImageSet,
+  adminUsername: "admin",
+  adminEmail: "admin@example.com",
+  ephemeral: false,
+} as const;
+
+/** The plain (non-secret) settings a gateway is built from; every field is optional. */
+export interface SettingsInput {
+  /** Resource profile: small, medium or large. Default "medium". */
+  readonly profile?: string;
+  /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per 30 days. Default "test". */
+  readonly budget?: string;
+  /** Host port nginx publishes the gateway on: 1024-65535, 80 or 443. Default 8080. */
+  readonly httpPort?: number;
+  /** Host address the public port is bound to. Default "127.0.0.1" (this host only). */
+  readonly bindAddress?: string;
+  /** Host port of the admin listener (LiteLLM admin UI), always bound to 127.0.0.1. Default 4001. */
+  readonly adminPort?: number;
+  /** Public origin users reach the gateway at. Default derived from bindAddress and httpPort. */
+  readonly publicUrl?: string;
+  /** Docker endpoint. Default "unix:///var/run/docker.sock". */
+  readonly dockerHost?: string;
+  /** Extra ssh options for an ssh:// Docker host. Default none. */
+  readonly dockerSshOpts?: readonly string[];
+  /** LiteLLM image, pinned to a version or digest. Default "ghcr.io/berriai/litellm:v1.110.1". */
+  readonly litellmImage?: string;
+  /** Open WebUI image, pinned. Default "ghcr.io/open-webui/open-webui:v0.11.4". */
+  readonly openWebuiImage?: string;
+  /** PostgreSQL image, pinned; keep major 16 and the OS suffix of an existing volume. Default "postgres:16.15-trixie". */
+  readonly postgresImage?: string;
+  /** nginx image, pinned; 1.27.3 or newer (upstream re-resolution). Default "nginx:1.30.5-alpine". */
+  readonly nginxImage?: string;
+  /** Models declared in LiteLLM's config. Default none (add them in the admin UI). */
+  readonly models?: readonly unknown[];
+  /** LiteLLM admin UI user name. Default "admin". */
+  readonly adminUsername?: string;
+  /** Open WebUI admin account's email. Default "admin@example.com". */
+  readonly adminEmail?: string;
+  /** Whether data volumes are deleted with the stack (preview stacks). Default false: volumes are kept. */
+  readonly ephemeral?: boolean;
+}
+
+/** Settings after defaults and validation. */
+export interface GatewaySettings {
+  readonly profile: ProfileName;
+  readonly budget: BudgetName;
+  readonly httpPort: number;
+  readonly bindAddress: string;
+  readonly adminPort: number;
+  readonly publicUrl: string;
+  readonly dockerHost: string;
+  readonly dockerSshOpts: readonly string[];
+  readonly images: ImageSet;
+  readonly models: readonly ModelSpec[];
+  readonly adminUsername: string;
+  readonly adminEmail: string;
+  readonly ephemeral: boolean;
+}
+
+function boolean(key: string, value: unknown): boolean {
+  if (typeof value === "boolean") {
+    return value;
+  }
+  throw new SettingError(key, shown(value), "must be true or false");
+}
+
+/** The host part of the default public URL: where a browser on the Docker host finds the gateway. */
+function defaultPublicHost(bindAddress: string, dockerHost: string): string {
+  const ssh = /^ssh:\/\/[^@]+@([^:/]+)/.exec(dockerHost) ?? /^tcp:\/\/([^:/]+)/.exec(dockerHost);
+  if (bindAddress !== "0.0.0.0") {
+    return bindAddress === "127.0.0.1" && ssh ? "127.0.0.1" : bindAddress;
+  }
+  return ssh ? ssh[1] : "localhost";
+}
+
+/** Applies defaults and validates every setting; throws SettingError on the first bad one. */
+export function resolveSettings(input: SettingsInput, providerKeyNames: readonly string[] = []): GatewaySettings {
+  const profile = validate.oneOf("profile", input.profile ?? DEFAULTS.profile, PROFILE_NAMES);
+  const budget = validate.oneOf("budget", input.budget ?? DEFAULTS.budget, BUDGET_NAMES);
+  const httpPort = validate.hostPort("httpPort", input.httpPort ?? DEFAULTS.httpPort, true);
+  const bindAddress = validate.bindAddress("bindAddress", input.bindAddress ?? DEFAULTS.bindAddress);
+  const adminPort = validate.hostPort("adminPort", input.adminPort ?? DEFAULTS.adminPort, false);
+  if (adminPort === httpPort) {
+    throw new SettingError("adminPort", shown(adminPort), `must differ from httpPort (${httpPort})`);
+  }
+  const dockerHost = validate.dockerHost("dockerHost", input.dockerHost ?? DEFAULTS.dockerHost);
+  const dockerSshOpts = validate.stringList("dockerSshOpts", input.dockerSshOpts ?? DEFAULTS.dockerSshOpts);
+  if (dockerSshOpts.length > 0 && !dockerHost.startsWith("ssh://")) {
+    throw new SettingError("dockerSshOpts", shown(dockerSshOpts), `only applies to an ssh:// dockerHost (dockerHost is ${shown(dockerHost)})`);
+  }
+  const images: ImageSet = {
+    litellm: validate.pinnedImage("litellmImage", input.litellmImage ?? DEFAULTS.images.litellm),
+    openWebui: validate.pinnedImage("openWebuiImage", input.openWebuiImage ?? DEFAULTS.images.openWebui),
+    postgres: validate.pinnedImage("postgresImage", input.postgresImage ?? DEFAULTS.images.postgres),
+    nginx: validate.pinnedImage("nginxImage", input.nginxImage ?? DEFAULTS.images.nginx),
+  };
+  const models = validate.models("models", input.models ?? [], validate.providerKeyNames("providerApiKeys", [...providerKeyNames]));
+  const publicUrl =
+    input.publicUrl !== undefined
+      ? validate.publicUrl("publicUrl", input.publicUrl)
+      : `http://${defaultPublicHost(bindAddress, dockerHost)}${httpPort === 80 ? "" : `:${httpPort}`}`;
+  return {
+    profile,
+    budget,
+    httpPort,
+    bindAddress,
+    adminPort,
+    publicUrl,
+    dockerHost,
+    dockerSshOpts,
+    images,
+    models,
+    adminUsername: validate.username("adminUsername", input.adminUsername ?? DEFAULTS.adminUsername),
+    adminEmail: validate.email("adminEmail", input.adminEmail ?? DEFAULTS.adminEmail),
+    ephemeral: boolean("ephemeral", input.ephemeral ?? DEFAULTS.ephemeral),
+  };
+}

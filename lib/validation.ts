@@ -1,0 +1,273 @@
+import { SettingError, shown, shownSecret } from "./errors";
+import { MIN_MASTER_KEY_LENGTH } from "./constants";
+
+/**
+ * Validators for gateway settings. Each returns the checked value or throws a SettingError whose
+ * one-line message names the setting, the value and what is allowed.
+ */
+
+export function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
+    return value as T;
+  }
+  throw new SettingError(key, shown(value), `must be one of ${allowed.join(", ")}`);
+}
+
+/** Host ports: 1024-65535, plus 80 and 443 where `privilegedAllowed` (nginx's public listener). */
+export function hostPort(key: string, value: unknown, privilegedAllowed: boolean): number {
+  const allowed = privilegedAllowed
+    ? "must be a whole number from 1024 to 65535, or 80 or 443"
+    : "must be a whole number from 1024 to 65535";
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  if ((value >= 1024 && value <= 65535) || (privilegedAllowed && (value === 80 || value === 443))) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), allowed);
+}
+
+const IPV4_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const IPV4 = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`);
+
+export function isIpv4(value: string): boolean {
+  return IPV4.test(value);
+}
+
+/**
+ * An IPv4 address to publish a port on. IPv6 bindings are refused because the docker provider
+ * re-creates containers with dual-stack bindings on every apply (terraform-provider-docker#909).
+ */
+export function bindAddress(key: string, value: unknown): string {
+  if (typeof value === "string" && isIpv4(value)) {
+    return value;
+  }
+  throw new SettingError(
+    key,
+    shown(value),
+    "must be an IPv4 address such as 127.0.0.1 (this host only), 0.0.0.0 (every interface) or one interface's address",
+  );
+}
+
+const FLOATING_TAGS = new Set(["latest", "main", "main-stable", "main-latest", "stable", "mainline", "alpine", "lts", "dev", "nightly"]);
+const IMAGE_REF = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
+
+/**
+ * An image reference pinned to a version tag or a digest. Rolling tags (`latest`, `main-stable`,
+ * `alpine`, ...) are refused: they changed base OS, user and entrypoint within months (runtime-facts.md).
+ */
+export function pinnedImage(key: string, value: unknown): string {
+  const allowed = "must be an image pinned to a version tag or digest, e.g. nginx:1.30.5-alpine or repo@sha256:<64 hex>";
+  if (typeof value !== "string") {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const match = IMAGE_REF.exec(value);
+  if (!match?.groups) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const { tag, digest } = match.groups;
+  if (digest) {
+    return value;
+  }
+  if (!tag) {
+    throw new SettingError(key, shown(value), `has no tag, which means "latest"; ${allowed}`);
+  }
+  if (FLOATING_TAGS.has(tag) || /^\d+$/.test(tag)) {
+    throw new SettingError(key, shown(value), `"${tag}" is a rolling tag; ${allowed}`);
+  }
+  return value;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function isHost(value: string): boolean {
+  return isIpv4(value) || HOSTNAME.test(value);
+}
+
+function isPortNumber(value: string): boolean {
+  return /^[0-9]{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535;
+}
+
+/** The Docker endpoint: the local socket, an `ssh://user@host[:port]` or a `tcp://host:port`. */
+export function dockerHost(key: string, value: unknown): string {
+  const allowed = "must be unix:///path/to/docker.sock, ssh://user@host[:port] or tcp://host:port";
+  if (typeof value !== "string") {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const unix = /^unix:\/\/(\/[^\s]+)$/.exec(value);
+  if (unix) {
+    return value;
+  }
+  const ssh = /^ssh:\/\/(?<user>[A-Za-z_][A-Za-z0-9_.-]*)@(?<host>[^:/\s]+)(?::(?<port>[0-9]+))?$/.exec(value);
+  if (ssh?.groups && isHost(ssh.groups.host) && (ssh.groups.port === undefined || isPortNumber(ssh.groups.port))) {
+    return value;
+  }
+  const tcp = /^tcp:\/\/(?<host>[^:/\s]+):(?<port>[0-9]+)$/.exec(value);
+  if (tcp?.groups && isHost(tcp.groups.host) && isPortNumber(tcp.groups.port)) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), allowed);
+}
+
+export function stringList(key: string, value: unknown): string[] {
+  if (Array.isArray(value) && value.every((item) => typeof item === "string" && item.length > 0)) {
+    return value as string[];
+  }
+  throw new SettingError(key, shown(value), "must be a list of non-empty strings");
+}
+
+/**
+ * A user-supplied LiteLLM master key. LiteLLM requires the `sk-` prefix and refuses to start with a
+ * weak key (`sk-1234`, empty, whitespace); we also require enough length to resist guessing.
+ */
+export function masterKey(key: string, value: string): string {
+  if (!value.startsWith("sk-")) {
+    throw new SettingError(key, shownSecret(value), 'must start with "sk-" (LiteLLM rejects other master keys)');
+  }
+  if (/\s/.test(value)) {
+    throw new SettingError(key, shownSecret(value), "must not contain whitespace");
+  }
+  if (value.length < MIN_MASTER_KEY_LENGTH) {
+    throw new SettingError(key, shownSecret(value), `must be at least ${MIN_MASTER_KEY_LENGTH} characters long`);
+  }
+  return value;
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Environment variables the gateway sets on LiteLLM itself; provider keys must not shadow them. */
+export const RESERVED_LITELLM_ENV = new Set([
+  "LITELLM_MASTER_KEY",
+  "LITELLM_SALT_KEY",
+  "DATABASE_URL",
+  "STORE_MODEL_IN_DB",
+  "LITELLM_MODE",
+  "UI_USERNAME",
+  "UI_PASSWORD",
+  "LITELLM_LOG",
+  "MAX_REQUESTS_BEFORE_RESTART",
+]);
+
+/** Provider API keys, e.g. `{"OPENAI_API_KEY": "sk-..."}`, passed to LiteLLM as environment variables. */
+export function providerKeyNames(key: string, names: string[]): string[] {
+  for (const name of names) {
+    if (!ENV_NAME.test(name)) {
+      throw new SettingError(key, shown(name), "each name must be an environment variable name such as OPENAI_API_KEY");
+    }
+    if (RESERVED_LITELLM_ENV.has(name)) {
+      throw new SettingError(key, shown(name), "is set by the gateway itself; choose another variable name");
+    }
+  }
+  return names;
+}
+
+/** An email address Open WebUI will accept for its admin account. */
+export function email(key: string, value: unknown): string {
+  if (typeof value === "string" && /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(value)) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), "must be an email address such as admin@example.com");
+}
+
+export function username(key: string, value: unknown): string {
+  if (typeof value === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), "must be 1-64 letters, digits, '.', '_' or '-'");
+}
+
+/** The public origin users reach the gateway at; Open WebUI cannot live under a sub-path. */
+export function publicUrl(key: string, value: unknown): string {
+  const allowed = "must be an http:// or https:// origin without a path, e.g. https://ai.example.com";
+  if (typeof value !== "string") {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  return url.origin;
+}
+
+export function prefix(key: string, value: unknown): string {
+  if (typeof value === "string" && /^[a-z0-9][a-z0-9_.-]{0,40}$/.test(value)) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), "must be 1-41 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+}
+
+/** A model exposed through LiteLLM's `model_list`. */
+export interface ModelSpec {
+  /** The name clients ask for (`model` in an OpenAI request). */
+  readonly name: string;
+  /** LiteLLM's model string, e.g. `openai/gpt-4o` or `anthropic/claude-sonnet-4-5`. */
+  readonly model: string;
+  /** Environment variable (one of providerApiKeys) holding this model's API key. */
+  readonly apiKeyEnv?: string;
+  /** Provider endpoint, for self-hosted or Azure-style deployments. */
+  readonly apiBase?: string;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+export function models(key: string, value: unknown, providerKeys: readonly string[]): ModelSpec[] {
+  const shape = 'must be a list of {"name": ..., "model": ..., "apiKeyEnv"?: ..., "apiBase"?: ...} objects';
+  if (!Array.isArray(value)) {
+    throw new SettingError(key, shown(value), shape);
+  }
+  const seen = new Set<string>();
+  return value.map((entry: unknown, index): ModelSpec => {
+    const where = `${key}[${index}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new SettingError(where, shown(entry), shape);
+    }
+    const { name, model, apiKeyEnv, apiBase, ...rest } = entry as Record<string, unknown>;
+    const unknownFields = Object.keys(rest);
+    if (unknownFields.length > 0) {
+      throw new SettingError(`${where}.${unknownFields[0]}`, shown(rest[unknownFields[0]]), "is not a model field; use name, model, apiKeyEnv or apiBase");
+    }
+    if (typeof name !== "string" || !MODEL_NAME.test(name)) {
+      throw new SettingError(`${where}.name`, shown(name), "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'");
+    }
+    if (seen.has(name)) {
+      throw new SettingError(`${where}.name`, shown(name), "is declared twice; model names must be unique");
+    }
+    seen.add(name);
+    if (typeof model !== "string" || !/^\S{1,200}$/.test(model)) {
+      throw new SettingError(`${where}.model`, shown(model), "must be LiteLLM's model string, e.g. openai/gpt-4o");
+    }
+    if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== "string" || !providerKeys.includes(apiKeyEnv))) {
+      throw new SettingError(
+        `${where}.apiKeyEnv`,
+        shown(apiKeyEnv),
+        providerKeys.length > 0
+          ? `must name one of providerApiKeys: ${providerKeys.join(", ")}`
+          : "names a provider key, but providerApiKeys is empty",
+      );
+    }
+    if (apiBase !== undefined) {
+      let ok = false;
+      if (typeof apiBase === "string") {
+        try {
+          ok = ["http:", "https:"].includes(new URL(apiBase).protocol);
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) {
+        throw new SettingError(`${where}.apiBase`, shown(apiBase), "must be an http:// or https:// URL");
+      }
+    }
+    return {
+      name,
+      model,
+      ...(apiKeyEnv !== undefined ? { apiKeyEnv: apiKeyEnv as string } : {}),
+      ...(apiBase !== undefined ? { apiBase: apiBase as string } : {}),
+    };
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * Runs the real program (index.ts) under `pulumi.runtime.setMocks` with a stack's config, and
+ * records every resource registration as the engine would see it: type, name, parent, provider,
+ * dependencies, resource options, and the inputs both deserialized and as serialized on the wire
+ * (where Pulumi secrets are still marked).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+export const PROJECT = "ai-gateway";
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** The wire marker Pulumi uses for a secret value. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  readonly custom: boolean;
+  readonly parent: string;
+  readonly provider: string;
+  readonly dependencies: string[];
+  readonly propertyDependencies: Record<string, string[]>;
+  /** Inputs with secrets unwrapped, as a mock's newResource sees them. */
+  readonly inputs: Record<string, any>;
+  /** Inputs as serialized for the engine; secrets appear as {SIG_KEY: SECRET_SIG, value}. */
+  readonly wireInputs: Record<string, any>;
+  readonly options: {
+    readonly deleteBeforeReplace: boolean;
+    readonly retainOnDelete: boolean;
+    readonly protect: boolean;
+    readonly replaceOnChanges: string[];
+    readonly ignoreChanges: string[];
+  };
+}
+
+export interface ProgramRun {
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+  /** Outputs that were Pulumi secrets. */
+  readonly secretOutputs: Set<string>;
+  readonly error?: Error;
+}
+
+/** Config as the Pulumi CLI would hand it to the program: Pulumi.yaml defaults, then the stack file. */
+export function stackConfig(stack: string | undefined): Record<string, string> {
+  const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+  const config: Record<string, string> = {};
+  const put = (key: string, value: unknown) => {
+    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+    config[full] = typeof value === "string" ? value : JSON.stringify(value);
+  };
+  for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+    if (decl && typeof decl === "object" && "default" in decl) {
+      put(key, decl.default);
+    }
+  }
+  if (stack) {
+    const stackFile = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+      put(key, value);
+    }
+  }
+  return config;
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+/** Deterministic fake ids and computed outputs, so two runs produce identical graphs. */
+function mockState(type: string, name: string, inputs: any): { id: string; state: Record<string, any> } {
+  const state: Record<string, any> = { ...inputs };
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+      state.result = `${name.replace(/[^A-Za-z0-9]/g, "")}x${"a".repeat(inputs.length)}`.slice(0, inputs.length);
+      break;
+    case "docker:index/remoteImage:RemoteImage":
+      state.imageId = `sha256:${Buffer.from(inputs.name).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+      state.repoDigest = `${inputs.name}@${state.imageId}`;
+      break;
+  }
+  return { id: `${name}-id`, state };
+}
+
+let loadCount = 0;
+
+/**
+ * Runs index.ts for `stack` (or for a raw config when `config` is given) and returns what it
+ * registered and exported.
+ */
+export async function runProgram(options: { stack?: string; config?: Record<string, string>; preview?: boolean }): Promise<ProgramRun> {
+  const stack = options.stack ?? "test";
+  const config = options.config ?? stackConfig(options.stack);
+  const resources: RecordedResource[] = [];
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => mockState(args.type, args.name, args.inputs),
+      call: (args) => args.inputs,
+    },
+    PROJECT,
+    stack,
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(config, []);
+
+  const monitor: any = pulumi.runtime.getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    register(req, (err: any, response: any) => {
+      if (!err) {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
+        resources.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: response.getUrn(),
+          custom: req.getCustom(),
+          parent: req.getParent(),
+          provider: req.getProvider(),
+          dependencies: req.getDependenciesList(),
+          propertyDependencies,
+          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          wireInputs: req.getObject().toJavaScript(),
+          options: {
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            retainOnDelete: req.getRetainondelete(),
+            protect: req.getProtect(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            ignoreChanges: req.getIgnorechangesList(),
+          },
+        });
+      }
+      callback(err, response);
+    });
+  };
+
+  let exported: Record<string, unknown> = {};
+  let error: Error | undefined;
+  loadCount++;
+  try {
+    jest.isolateModules(() => {
+      exported = require(path.join(ROOT, "index.ts"));
+    });
+  } catch (e) {
+    error = e as Error;
+  }
+
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs = new Set<string>();
+  for (const [key, value] of Object.entries(exported)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = await promiseOf(value as pulumi.Output<unknown>);
+      if (await pulumi.isSecret(value as pulumi.Output<unknown>)) {
+        secretOutputs.add(key);
+      }
+    } else {
+      outputs[key] = value;
+    }
+  }
+  await (pulumi.runtime as any).waitForRPCs();
+  return { resources, outputs, secretOutputs, error };
+}
+
+/** Finds the one resource of `type` whose name ends with `suffix`. */
+export function find(run: ProgramRun, type: string, suffix: string): RecordedResource {
+  const matches = run.resources.filter((r) => r.type === type && r.name.endsWith(suffix));
+  if (matches.length !== 1) {
+    throw new Error(`expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`);
+  }
+  return matches[0];
+}
+
+export const TYPES = {
+  container: "docker:index/container:Container",
+  image: "docker:index/remoteImage:RemoteImage",
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+  dockerProvider: "pulumi:providers:docker",
+  password: "random:index/randomPassword:RandomPassword",
+} as const;
+
+/** True when `node` (part of wire inputs) sits inside a secret wrapper somewhere above `needle`. */
+export function isSecretWrapped(node: any): boolean {
+  return typeof node === "object" && node !== null && node[SIG_KEY] === SECRET_SIG;
+}
+
+/** Paths (a.b[2]) of every string in the wire inputs that contains `needle` outside any secret wrapper. */
+export function plainOccurrences(wire: any, needle: string, where = "$"): string[] {
+  if (isSecretWrapped(wire)) {
+    return [];
+  }
+  if (typeof wire === "string") {
+    return wire.includes(needle) ? [where] : [];
+  }
+  if (Array.isArray(wire)) {
+    return wire.flatMap((item, i) => plainOccurrences(item, needle, `${where}[${i}]`));
+  }
+  if (typeof wire === "object" && wire !== null) {
+    return Object.entries(wire).flatMap(([k, v]) => plainOccurrences(v, needle, `${where}.${k}`));
+  }
+  return [];
+}
+
+export { loadCount };
