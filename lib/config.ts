@@ -93,7 +93,11 @@ export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<str
     const key = fullKey.slice(prefix.length);
     const declaration = (SETTINGS as Record<string, SettingDeclaration | undefined>)[key];
     if (!declaration) {
-      throw new SettingError(key, shown(raw), `is not a setting of ${namespace}; known settings: ${Object.keys(SETTINGS).sort().join(", ")}`);
+      throw new SettingError(
+        key,
+        shown(raw),
+        `is not a setting of ${namespace}; known settings: ${Object.keys(SETTINGS).sort().join(", ")}`,
+      );
     }
     values[key] = parse(key, raw, declaration);
   }

@@ -63,7 +63,12 @@ function block(head: string, body: readonly string[]): string[] {
  * memory zone.
  */
 function upstream(name: string, address: UpstreamAddress): string[] {
-  return block(`upstream ${name}`, [`zone upstream_${name} 64k;`, `server ${address.host}:${address.port} resolve;`, "keepalive 32;", "keepalive_timeout 60s;"]);
+  return block(`upstream ${name}`, [
+    `zone upstream_${name} 64k;`,
+    `server ${address.host}:${address.port} resolve;`,
+    "keepalive 32;",
+    "keepalive_timeout 60s;",
+  ]);
 }
 
 const PROXY_TIMEOUTS = [

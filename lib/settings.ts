@@ -116,7 +116,11 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
   const dockerHost = validate.dockerHost("dockerHost", input.dockerHost ?? DEFAULTS.dockerHost);
   const dockerSshOpts = validate.stringList("dockerSshOpts", input.dockerSshOpts ?? DEFAULTS.dockerSshOpts);
   if (dockerSshOpts.length > 0 && !dockerHost.startsWith("ssh://")) {
-    throw new SettingError("dockerSshOpts", shown(dockerSshOpts), `only applies to an ssh:// dockerHost (dockerHost is ${shown(dockerHost)})`);
+    throw new SettingError(
+      "dockerSshOpts",
+      shown(dockerSshOpts),
+      `only applies to an ssh:// dockerHost (dockerHost is ${shown(dockerHost)})`,
+    );
   }
   const images: ImageSet = {
     litellm: validate.pinnedImage("litellmImage", input.litellmImage ?? DEFAULTS.images.litellm),

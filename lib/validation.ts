@@ -50,7 +50,8 @@ export function bindAddress(key: string, value: unknown): string {
 }
 
 const FLOATING_TAGS = new Set(["latest", "main", "main-stable", "main-latest", "stable", "mainline", "alpine", "lts", "dev", "nightly"]);
-const IMAGE_REF = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
+const IMAGE_REF =
+  /^(?<repo>(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
 
 /**
  * An image reference pinned to a version tag or a digest. Rolling tags (`latest`, `main-stable`,
@@ -229,7 +230,11 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
     const { name, model, apiKeyEnv, apiBase, ...rest } = entry as Record<string, unknown>;
     const unknownFields = Object.keys(rest);
     if (unknownFields.length > 0) {
-      throw new SettingError(`${where}.${unknownFields[0]}`, shown(rest[unknownFields[0]]), "is not a model field; use name, model, apiKeyEnv or apiBase");
+      throw new SettingError(
+        `${where}.${unknownFields[0]}`,
+        shown(rest[unknownFields[0]]),
+        "is not a model field; use name, model, apiKeyEnv or apiBase",
+      );
     }
     if (typeof name !== "string" || !MODEL_NAME.test(name)) {
       throw new SettingError(`${where}.name`, shown(name), "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'");

@@ -87,13 +87,17 @@ function mockState(type: string, name: string, inputs: any): { id: string; state
   return { id: `${name}-id`, state };
 }
 
-let loadCount = 0;
-
 /**
  * Runs index.ts for `stack` (or for a raw config when `config` is given) and returns what it
  * registered and exported.
  */
-export async function runProgram(options: { stack?: string; config?: Record<string, string>; preview?: boolean }): Promise<ProgramRun> {
+export async function runProgram(options: {
+  stack?: string;
+  config?: Record<string, string>;
+  preview?: boolean;
+  /** Program module to run instead of index.ts (e.g. a consumer of the library). */
+  program?: string;
+}): Promise<ProgramRun> {
   const stack = options.stack ?? "test";
   const config = options.config ?? stackConfig(options.stack);
   const resources: RecordedResource[] = [];
@@ -127,7 +131,7 @@ export async function runProgram(options: { stack?: string; config?: Record<stri
           provider: req.getProvider(),
           dependencies: req.getDependenciesList(),
           propertyDependencies,
-          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          inputs: unwrapSecrets(req.getObject().toJavaScript()),
           wireInputs: req.getObject().toJavaScript(),
           options: {
             deleteBeforeReplace: req.getDeletebeforereplace(),
@@ -144,10 +148,9 @@ export async function runProgram(options: { stack?: string; config?: Record<stri
 
   let exported: Record<string, unknown> = {};
   let error: Error | undefined;
-  loadCount++;
   try {
     jest.isolateModules(() => {
-      exported = require(path.join(ROOT, "index.ts"));
+      exported = require(options.program ?? path.join(ROOT, "index.ts"));
     });
   } catch (e) {
     error = e as Error;
@@ -187,6 +190,20 @@ export const TYPES = {
   password: "random:index/randomPassword:RandomPassword",
 } as const;
 
+/** Wire inputs with every secret wrapper replaced by its value. */
+export function unwrapSecrets(wire: any): any {
+  if (isSecretWrapped(wire)) {
+    return unwrapSecrets(wire.value);
+  }
+  if (Array.isArray(wire)) {
+    return wire.map(unwrapSecrets);
+  }
+  if (typeof wire === "object" && wire !== null) {
+    return Object.fromEntries(Object.entries(wire).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return wire;
+}
+
 /** True when `node` (part of wire inputs) sits inside a secret wrapper somewhere above `needle`. */
 export function isSecretWrapped(node: any): boolean {
   return typeof node === "object" && node !== null && node[SIG_KEY] === SECRET_SIG;
@@ -208,5 +225,3 @@ export function plainOccurrences(wire: any, needle: string, where = "$"): string
   }
   return [];
 }
-
-export { loadCount };

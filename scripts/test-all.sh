@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs them all: lint, format, type-check, unit tests under
+# Pulumi mocks, and runtime tests against real nginx, PostgreSQL, python3 and a Docker engine.
+# This is the README's test command; CI (.ci/run) calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 22 ]; then
+  echo "Node $(node --version) is too old: the Pulumi SDK needs Node 22+ (see README, Prerequisites)." >&2
+  exit 1
+fi
+
+APT_PACKAGES=(postgresql docker.io debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2)
+if [ "$(id -u)" -eq 0 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+else
+  echo "not root: skipping Debian package installation (${APT_PACKAGES[*]})"
+fi
+
+npm ci --no-audit --no-fund
+
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/build-test-rootfs.sh
+  scripts/start-dockerd.sh
+fi
+
+npm test

@@ -1,0 +1,95 @@
+/**
+ * Runtime tests need real programs (nginx, PostgreSQL, a Docker engine). On a developer machine
+ * without them a suite is skipped with a loud message saying what to install; in CI (CI=true) a
+ * missing requirement fails the suite instead, so CI never skips.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "./program";
+
+export interface Requirement {
+  readonly name: string;
+  readonly met: boolean;
+  readonly hint: string;
+}
+
+function commandWorks(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: "ignore", timeout: 20000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Debian sid root filesystem built by scripts/build-test-rootfs.sh (nginx 1.30, python3, PostgreSQL). */
+export function testRootfs(): string | undefined {
+  const dir = process.env.AI_GATEWAY_TEST_ROOTFS ?? path.join(ROOT, ".cache", "rootfs", "current");
+  return fs.existsSync(path.join(dir, ".complete")) ? fs.realpathSync(dir) : undefined;
+}
+
+export const requirements = {
+  rootfs: (): Requirement => ({
+    name: "test rootfs (Debian sid with nginx 1.30)",
+    met: testRootfs() !== undefined,
+    hint: "run `sudo scripts/build-test-rootfs.sh` (needs debootstrap)",
+  }),
+  bwrap: (): Requirement => ({
+    name: "bubblewrap",
+    met: commandWorks("bwrap", ["--ro-bind", "/", "/", "true"]),
+    hint: "apt-get install bubblewrap (and run as root, or allow unprivileged user namespaces)",
+  }),
+  postgres: (): Requirement => ({
+    name: "PostgreSQL server binaries",
+    met: postgresBinDir() !== undefined,
+    hint: "apt-get install postgresql",
+  }),
+  docker: (): Requirement => ({
+    name: "a Docker engine",
+    met: commandWorks("docker", ["info"]),
+    hint: "apt-get install docker.io and run `sudo scripts/start-dockerd.sh`",
+  }),
+  dnsmasq: (): Requirement => ({
+    name: "dnsmasq",
+    met: commandWorks("dnsmasq", ["--version"]),
+    hint: "apt-get install dnsmasq-base",
+  }),
+  python3: (): Requirement => ({ name: "python3", met: commandWorks("python3", ["--version"]), hint: "apt-get install python3" }),
+};
+
+/** The directory holding pg_ctl, initdb and postgres from Debian's postgresql package. */
+export function postgresBinDir(): string | undefined {
+  const base = "/usr/lib/postgresql";
+  if (!fs.existsSync(base)) {
+    return undefined;
+  }
+  const versions = fs
+    .readdirSync(base)
+    .filter((v) => fs.existsSync(path.join(base, v, "bin", "pg_ctl")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length > 0 ? path.join(base, versions[0], "bin") : undefined;
+}
+
+/**
+ * `describe`, or a skipped `describe` with a message when a requirement is missing; in CI a missing
+ * requirement makes the suite fail.
+ */
+export function describeWith(title: string, needs: Requirement[], body: () => void): void {
+  const missing = needs.filter((r) => !r.met);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
+  const message = `${title}: missing ${missing.map((r) => `${r.name} (${r.hint})`).join("; ")}`;
+  if (process.env.CI) {
+    describe(title, () => {
+      test("has what it needs", () => {
+        throw new Error(`${message}. CI never skips runtime tests.`);
+      });
+    });
+    return;
+  }
+  console.warn(`\n*** SKIPPED ${message} ***\n`);
+  describe.skip(title, body);
+}

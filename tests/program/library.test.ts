@@ -1,0 +1,48 @@
+/** The Gateway is usable from another program, with its own Docker provider and no stack config. */
+import * as path from "path";
+import { parse } from "yaml";
+import { find, plainOccurrences, ROOT, runProgram, TYPES } from "../helpers/program";
+
+test("another program builds a gateway on its own provider", async () => {
+  const run = await runProgram({ stack: "prod", config: {}, program: path.join(ROOT, "tests", "fixtures", "consumerProgram.ts") });
+  expect(run.error).toBeUndefined();
+  expect(run.outputs).toEqual({ apiBaseUrl: "https://ai.example.com/api/litellm/v1", workers: 1 });
+
+  // The gateway makes no provider of its own: every Docker resource uses the one it was given.
+  const providers = run.resources.filter((r) => r.type === TYPES.dockerProvider);
+  expect(providers.map((p) => p.name)).toEqual(["vps-docker"]);
+  for (const r of run.resources.filter((r) => r.type.startsWith("docker:"))) {
+    expect(r.provider).toBe(`${providers[0].urn}::vps-docker-id`);
+  }
+
+  const litellm = find(run, TYPES.container, "-litellm");
+  expect(litellm.inputs.name).toBe("team-gw-prod-litellm");
+  const config = parse(litellm.inputs.uploads[0].content);
+  expect(config.model_list).toEqual([
+    { model_name: "gpt-4o", litellm_params: { model: "openai/gpt-4o", api_key: "os.environ/OPENAI_API_KEY" } },
+  ]);
+  expect(config.litellm_settings.max_budget).toBe(200);
+  expect(litellm.inputs.envs).toContain("OPENAI_API_KEY=sk-openai-test-value-0123456789");
+  expect(run.resources.flatMap((r) => plainOccurrences(r.wireInputs, "sk-openai-test-value-0123456789"))).toEqual([]);
+
+  const nginx = find(run, TYPES.container, "-nginx");
+  expect(nginx.inputs.ports[0]).toEqual({ internal: 8080, external: 443, ip: "0.0.0.0", protocol: "tcp" });
+  const webui = find(run, TYPES.container, "-open-webui");
+  expect(webui.inputs.envs).toContain("WEBUI_URL=https://ai.example.com");
+});
+
+test("package.json's main is the built library and exports the Gateway", () => {
+  const pkg = require(path.join(ROOT, "package.json"));
+  expect(pkg.main).toBe("dist/components/index.js");
+  const library = require(path.join(ROOT, pkg.main));
+  expect(typeof library.Gateway).toBe("function");
+  expect(typeof library.Postgres).toBe("function");
+  expect(Object.keys(library.PROFILES)).toEqual(["small", "medium", "large"]);
+});
+
+test("Pulumi.yaml points `pulumi up` at the program, not at the library", () => {
+  const project = parse(require("fs").readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+  expect(project.name).toBe("ai-gateway");
+  expect(project.main).toBe("index.ts");
+  expect(project.backend.url).toBe("file://~");
+});

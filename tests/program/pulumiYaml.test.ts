@@ -1,0 +1,54 @@
+/** Pulumi.yaml's config declarations and the code's defaults and settings must agree. */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { SETTINGS } from "../../lib/config";
+import { DEFAULTS } from "../../lib/settings";
+import { ROOT } from "../helpers/program";
+
+const declared: Record<string, any> = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config;
+
+const codeDefaults: Record<string, unknown> = {
+  profile: DEFAULTS.profile,
+  budget: DEFAULTS.budget,
+  httpPort: DEFAULTS.httpPort,
+  bindAddress: DEFAULTS.bindAddress,
+  adminPort: DEFAULTS.adminPort,
+  dockerHost: DEFAULTS.dockerHost,
+  dockerSshOpts: DEFAULTS.dockerSshOpts,
+  litellmImage: DEFAULTS.images.litellm,
+  openWebuiImage: DEFAULTS.images.openWebui,
+  postgresImage: DEFAULTS.images.postgres,
+  nginxImage: DEFAULTS.images.nginx,
+  adminUsername: DEFAULTS.adminUsername,
+  adminEmail: DEFAULTS.adminEmail,
+  ephemeral: DEFAULTS.ephemeral,
+};
+
+test("every declared key is a setting the program reads, with a description", () => {
+  for (const [key, declaration] of Object.entries(declared)) {
+    expect(SETTINGS).toHaveProperty(key);
+    expect(typeof declaration.description).toBe("string");
+    expect(["string", "integer", "boolean", "array"]).toContain(declaration.type);
+  }
+});
+
+test("settings Pulumi.yaml cannot type (objects) are the only undeclared ones", () => {
+  expect(
+    Object.keys(SETTINGS)
+      .filter((k) => !(k in declared))
+      .sort(),
+  ).toEqual(["models", "providerApiKeys"]);
+});
+
+test.each(Object.entries(codeDefaults))("%s: Pulumi.yaml's default is the code's", (key, value) => {
+  expect(declared[key].default).toEqual(value);
+});
+
+test("declared types match how the program parses each setting", () => {
+  const kinds: Record<string, string> = { string: "string", integer: "integer", boolean: "boolean", array: "json" };
+  for (const [key, declaration] of Object.entries(declared)) {
+    expect([key, (SETTINGS as any)[key].kind]).toEqual([key, kinds[declaration.type]]);
+  }
+  expect(declared.masterKey.secret).toBe(true);
+});

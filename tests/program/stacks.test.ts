@@ -1,0 +1,318 @@
+/**
+ * Runs the real index.ts with each stack file's config under Pulumi mocks and checks the resource
+ * graph the engine would receive.
+ */
+import { parse } from "yaml";
+import { DEFAULTS } from "../../lib/settings";
+import { waitTimeoutSeconds } from "../../lib/healthchecks";
+import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck } from "../../lib/services";
+import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
+import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stackConfig, TYPES } from "../helpers/program";
+
+const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
+const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
+type Service = (typeof SERVICES)[number];
+
+function envMap(container: RecordedResource): Record<string, string> {
+  return Object.fromEntries((container.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/** URNs a resource waits for, directly or through the resources it waits for. */
+function waitsFor(run: ProgramRun, resource: RecordedResource): Set<string> {
+  const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const stack = [resource];
+  while (stack.length > 0) {
+    const r = stack.pop()!;
+    const next = [...r.dependencies, ...Object.values(r.propertyDependencies).flat()];
+    for (const urn of next) {
+      if (!seen.has(urn)) {
+        seen.add(urn);
+        const dep = byUrn.get(urn);
+        if (dep) {
+          stack.push(dep);
+        }
+      }
+    }
+  }
+  return seen;
+}
+
+describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack) => {
+  let run: ProgramRun;
+  const profile = PROFILES[stack];
+  const prefix = `ai-gateway-${stack}`;
+  const container = (service: Service) => find(run, TYPES.container, `-${service}`);
+
+  beforeAll(async () => {
+    run = await runProgram({ stack });
+    if (run.error) {
+      throw run.error;
+    }
+  });
+
+  test("registers exactly the gateway's resources", () => {
+    const count = (type: string) => run.resources.filter((r) => r.type === type).length;
+    expect(count(TYPES.container)).toBe(4);
+    expect(count(TYPES.image)).toBe(4);
+    expect(count(TYPES.volume)).toBe(2);
+    expect(count(TYPES.network)).toBe(1);
+    expect(count(TYPES.dockerProvider)).toBe(1);
+    expect(count(TYPES.password)).toBe(7);
+    const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
+    expect(components.sort()).toEqual(
+      ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork"].map((t) => `ai-gateway:index:${t}`),
+    );
+    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 7 + 7);
+  });
+
+  test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
+    const gateway = run.resources.find((r) => r.type === "ai-gateway:index:Gateway")!;
+    expect(gateway.parent).toBe("");
+    const urns = new Set(run.resources.map((r) => r.urn));
+    for (const r of run.resources.filter((r) => r !== gateway)) {
+      expect(urns.has(r.parent)).toBe(true);
+      expect(r.name.startsWith("ai-gateway")).toBe(true);
+    }
+  });
+
+  test("every Docker resource goes through the one explicit Docker provider for the local socket", () => {
+    const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
+    expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
+    const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
+    expect(dockerResources.length).toBe(11);
+    for (const r of dockerResources) {
+      expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
+    }
+  });
+
+  test("Docker names are derived from the stack, so stacks coexist on one host", () => {
+    expect(SERVICES.map((s) => container(s).inputs.name)).toEqual(SERVICES.map((s) => `${prefix}-${s}`));
+    expect(find(run, TYPES.network, "-network").inputs.name).toBe(`${prefix}-net`);
+    expect(run.resources.filter((r) => r.type === TYPES.volume).map((r) => r.inputs.name)).toEqual(
+      expect.arrayContaining([`${prefix}-postgres-data`, `${prefix}-open-webui-data`]),
+    );
+  });
+
+  test.each(SERVICES)("%s: hardened, health-gated, log-rotated, memory-limited container", (service) => {
+    const c = container(service);
+    const i = c.inputs;
+    expect(i.restart).toBe("unless-stopped");
+    expect(i.logDriver).toBe("json-file");
+    expect(i.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+    expect(i.securityOpts).toEqual(["no-new-privileges:true"]);
+    expect(i.memorySwap).toBe(i.memory);
+    expect(i.networkMode).toBe("bridge");
+    expect(i.networksAdvanced).toEqual([{ name: `${prefix}-net`, aliases: [service] }]);
+    expect(i.entrypoints).toBeUndefined();
+    expect(i.wait).toBe(true);
+    for (const field of ["interval", "timeout", "startPeriod"]) {
+      expect(i.healthcheck[field]).toMatch(GO_DURATION);
+    }
+    expect(i.healthcheck.retries).toBeGreaterThan(0);
+    expect(c.options.deleteBeforeReplace).toBe(true);
+    expect(c.options.replaceOnChanges).toEqual(["healthcheck"]);
+  });
+
+  test.each([
+    ["postgres", () => postgresHealthcheck(), () => profile.postgres.memoryMb],
+    ["litellm", () => litellmHealthcheck(), () => profile.litellm.memoryMb],
+    ["open-webui", () => openWebuiHealthcheck(), () => profile.openWebui.memoryMb],
+    ["nginx", () => nginxHealthcheck(), () => profile.nginx.memoryMb],
+  ] as const)("%s: memory from the profile, and a wait long enough for the healthcheck to settle", (service, spec, memory) => {
+    const i = container(service).inputs;
+    expect(i.memory).toBe(memory());
+    const h = spec();
+    expect(i.healthcheck.tests).toEqual(h.test);
+    expect(i.waitTimeout).toBe(waitTimeoutSeconds(h));
+    expect(i.waitTimeout).toBeGreaterThan(h.startPeriodSeconds + h.retries * (h.intervalSeconds + h.timeoutSeconds));
+  });
+
+  test.each([
+    ["postgres", DEFAULTS.images.postgres],
+    ["litellm", DEFAULTS.images.litellm],
+    ["open-webui", DEFAULTS.images.openWebui],
+    ["nginx", DEFAULTS.images.nginx],
+  ] as const)("%s: pinned image pulled with keepLocally and referenced by its id", (service, ref) => {
+    const image = find(run, TYPES.image, `-${service}-image`);
+    expect(image.inputs).toEqual({ name: ref, keepLocally: true });
+    expect(ref).toMatch(/:v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/);
+    expect(container(service).inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(container(service).dependencies).toContain(image.urn);
+  });
+
+  test("only nginx publishes host ports: the public one on bindAddress, the admin one on 127.0.0.1", () => {
+    for (const s of ["postgres", "litellm", "open-webui"] as const) {
+      expect(container(s).inputs.ports).toBeUndefined();
+    }
+    const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
+    expect(container("nginx").inputs.ports).toEqual([
+      { internal: 8080, external: stackFile["ai-gateway:httpPort"], ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 8081, external: stackFile["ai-gateway:adminPort"], ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+  });
+
+  test("PostgreSQL: data volume at exactly PGDATA, TCP healthcheck, tuning from the profile, slow stop", () => {
+    const pg = container("postgres");
+    const volume = find(run, TYPES.volume, "-postgres-data");
+    expect(pg.inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/var/lib/postgresql/data" }]);
+    expect(pg.inputs.healthcheck.tests.join(" ")).toContain("pg_isready -h 127.0.0.1 -p 5432");
+    const t = profile.postgres.tuning;
+    expect(pg.inputs.command).toEqual([
+      "postgres",
+      "-c",
+      `max_connections=${t.maxConnections}`,
+      "-c",
+      `shared_buffers=${t.sharedBuffersMb}MB`,
+      "-c",
+      `effective_cache_size=${t.effectiveCacheSizeMb}MB`,
+      "-c",
+      `work_mem=${t.workMemMb}MB`,
+      "-c",
+      `maintenance_work_mem=${t.maintenanceWorkMemMb}MB`,
+    ]);
+    expect(t.maxConnections).toBeGreaterThanOrEqual(profile.litellm.workers * 10 + 20);
+    expect(pg.inputs.shmSize).toBe(profile.postgres.shmSizeMb);
+    expect(pg.inputs.stopTimeout).toBeGreaterThanOrEqual(30);
+    expect(pg.inputs.destroyGraceSeconds).toBe(pg.inputs.stopTimeout);
+    const env = envMap(pg);
+    expect(env.POSTGRES_USER).toBe("litellm");
+    expect(env.POSTGRES_DB).toBe("litellm");
+    expect(env.POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9]{32}$/);
+  });
+
+  test("LiteLLM: args only, a single config file, generated keys, and it waits for a healthy PostgreSQL", () => {
+    const l = container("litellm");
+    expect(l.inputs.command).toEqual(["--config", "/app/config.yaml", "--port", "4000", "--num_workers", String(profile.litellm.workers)]);
+    expect(l.inputs.volumes).toBeUndefined();
+    expect(l.inputs.uploads).toHaveLength(1);
+    const upload = l.inputs.uploads[0];
+    expect(upload.file).toBe("/app/config.yaml");
+    expect(upload.permissions).toBe("0644");
+    const config = parse(upload.content);
+    expect(config.litellm_settings.max_budget).toBe(BUDGETS[stack === "large" ? "prod" : "test"].maxBudgetUsd);
+    expect(config.litellm_settings.budget_duration).toBe("30d");
+    const env = envMap(l);
+    expect(env.LITELLM_MASTER_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(env.LITELLM_SALT_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(env.LITELLM_SALT_KEY).not.toBe(env.LITELLM_MASTER_KEY);
+    expect(env.DATABASE_URL).toBe(`postgresql://litellm:${envMap(container("postgres")).POSTGRES_PASSWORD}@postgres:5432/litellm`);
+    expect(env.STORE_MODEL_IN_DB).toBe("True");
+    expect(env.LITELLM_MODE).toBe("PRODUCTION");
+    expect(env.UI_USERNAME).toBe("admin");
+    expect(env.UI_PASSWORD).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(Object.keys(env)).not.toContain("LITELLM_NUM_RETRIES");
+    expect(l.inputs.healthcheck.tests.slice(0, 2)).toEqual(["CMD", "python3"]);
+    expect(l.inputs.healthcheck.tests[3]).toContain("/health/liveliness");
+    expect(l.dependencies).toContain(container("postgres").urn);
+  });
+
+  test("Open WebUI: its own virtual key (never the master key), fixed secret key, no Ollama, no open signup", () => {
+    const env = envMap(container("open-webui"));
+    const master = envMap(container("litellm")).LITELLM_MASTER_KEY;
+    expect(env.OPENAI_API_BASE_URL).toBe("http://litellm:4000/v1");
+    expect(env.OPENAI_API_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(env.OPENAI_API_KEY).not.toBe(master);
+    expect(Object.values(env).join("\n")).not.toContain(master);
+    expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(env.ENABLE_OLLAMA_API).toBe("False");
+    expect(env.ENABLE_SIGNUP).toBe("False");
+    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("False");
+    expect(env.WEBUI_ADMIN_EMAIL).toBe("admin@example.com");
+    expect(Number(env.AIOHTTP_CLIENT_TIMEOUT)).toBeGreaterThanOrEqual(600);
+    const volume = find(run, TYPES.volume, "-open-webui-data");
+    expect(container("open-webui").inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/app/backend/data" }]);
+  });
+
+  test("nothing waits on more than it needs: Open WebUI and nginx never wait for LiteLLM or PostgreSQL", () => {
+    const litellm = container("litellm");
+    const postgres = container("postgres");
+    const litellmComponent = run.resources.find((r) => r.type === "ai-gateway:index:Litellm")!;
+    for (const service of ["open-webui", "nginx"] as const) {
+      const deps = waitsFor(run, container(service));
+      expect(deps.has(litellm.urn)).toBe(false);
+      expect(deps.has(litellmComponent.urn)).toBe(false);
+      expect(deps.has(postgres.urn)).toBe(false);
+    }
+    expect(waitsFor(run, litellm).has(postgres.urn)).toBe(true);
+    expect(waitsFor(run, postgres).has(litellm.urn)).toBe(false);
+  });
+
+  test("data volumes: constant inputs, kept on destroy", () => {
+    for (const v of run.resources.filter((r) => r.type === TYPES.volume)) {
+      expect(Object.keys(v.inputs).sort()).toEqual(["driver", "name"]);
+      expect(v.options.retainOnDelete).toBe(true);
+      expect(v.options.deleteBeforeReplace).toBe(false);
+    }
+  });
+
+  test("every generated secret is a Pulumi secret wherever it appears in resource inputs", () => {
+    const passwords = run.resources.filter((r) => r.type === TYPES.password);
+    const env = { ...envMap(container("litellm")), ...envMap(container("open-webui")) };
+    const secrets = [
+      env.LITELLM_MASTER_KEY,
+      env.LITELLM_SALT_KEY,
+      env.UI_PASSWORD,
+      env.OPENAI_API_KEY,
+      env.WEBUI_SECRET_KEY,
+      env.WEBUI_ADMIN_PASSWORD,
+    ];
+    expect(secrets.every((s) => typeof s === "string" && s.length >= 24)).toBe(true);
+    expect(passwords).toHaveLength(7);
+    const leaks = run.resources.flatMap((r) => secrets.flatMap((s) => plainOccurrences(r.wireInputs, s).map((p) => `${r.name} ${p}`)));
+    expect(leaks).toEqual([]);
+    // The secrets do reach the containers: inside the secret-wrapped envs.
+    expect(JSON.stringify(container("litellm").wireInputs.envs)).toContain(env.LITELLM_MASTER_KEY);
+  });
+
+  test("outputs: URLs, access path, secrets as secrets, the effective profile", () => {
+    const o = run.outputs as any;
+    const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
+    const port = stackFile["ai-gateway:httpPort"];
+    expect(o.openWebuiUrl).toBe(`http://127.0.0.1:${port}/`);
+    expect(o.apiBaseUrl).toBe(`http://127.0.0.1:${port}/api/litellm/v1`);
+    expect(o.adminUiUrl).toBe(`http://127.0.0.1:${stackFile["ai-gateway:adminPort"]}/ui`);
+    expect(o.adminUiAccess).toContain(o.adminUiUrl);
+    expect([...run.secretOutputs].sort()).toEqual(["adminCredentials", "litellmMasterKey", "openWebuiApiKey"]);
+    expect(o.openWebuiApiKey).toBe(envMap(container("open-webui")).OPENAI_API_KEY);
+    expect(o.adminCredentials.litellmUi).toEqual({ username: "admin", password: envMap(container("litellm")).UI_PASSWORD });
+    expect(o.adminCredentials.openWebui.password).toBe(envMap(container("open-webui")).WEBUI_ADMIN_PASSWORD);
+    expect(o.effectiveProfile).toEqual({
+      name: stack,
+      litellmWorkers: profile.litellm.workers,
+      memoryMb: {
+        postgres: profile.postgres.memoryMb,
+        litellm: profile.litellm.memoryMb,
+        openWebui: profile.openWebui.memoryMb,
+        nginx: profile.nginx.memoryMb,
+      },
+      totalMemoryMb: totalMemoryMb(profile),
+    });
+    const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => !run.secretOutputs.has(k))));
+    for (const secret of [o.openWebuiApiKey, o.litellmMasterKey, o.adminCredentials.litellmUi.password]) {
+      expect(plainOutputs).not.toContain(secret);
+    }
+  });
+});
+
+test("stacks on one Docker host share no container, volume or network name and no host port", async () => {
+  const names: string[] = [];
+  const ports: number[] = [];
+  for (const stack of ["small", "medium", "large"]) {
+    const run = await runProgram({ stack });
+    for (const r of run.resources.filter((r) => [TYPES.container, TYPES.volume, TYPES.network].includes(r.type as never))) {
+      names.push(r.inputs.name);
+    }
+    ports.push(...(find(run, TYPES.container, "-nginx").inputs.ports as { external: number }[]).map((p) => p.external));
+  }
+  expect(new Set(names).size).toBe(names.length);
+  expect(new Set(ports).size).toBe(ports.length);
+});
+
+test("an ephemeral stack's volumes are deleted with it", async () => {
+  const run = await runProgram({ config: { ...stackConfig("medium"), "ai-gateway:ephemeral": "true" } });
+  expect(run.error).toBeUndefined();
+  const volumes = run.resources.filter((r) => r.type === TYPES.volume);
+  expect(volumes).toHaveLength(2);
+  expect(volumes.every((v) => !v.options.retainOnDelete)).toBe(true);
+});

@@ -1,0 +1,43 @@
+import { DEFAULTS, resolveSettings } from "../../lib/settings";
+import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
+import { openWebuiEnv, toEnvList } from "../../lib/services";
+
+describe("resolveSettings", () => {
+  test("no input gives the documented defaults", () => {
+    const s = resolveSettings({});
+    expect(s).toMatchObject({
+      profile: "medium",
+      budget: "test",
+      httpPort: 8080,
+      bindAddress: "127.0.0.1",
+      adminPort: 4001,
+      dockerHost: DEFAULTS.dockerHost,
+      images: DEFAULTS.images,
+      ephemeral: false,
+      publicUrl: "http://127.0.0.1:8080",
+    });
+  });
+
+  test.each([
+    [{ bindAddress: "0.0.0.0" }, "http://localhost:8080"],
+    [{ bindAddress: "0.0.0.0", httpPort: 80 }, "http://localhost"],
+    [{ bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7" }, "http://203.0.113.7:8080"],
+    [{ bindAddress: "10.0.0.4" }, "http://10.0.0.4:8080"],
+    [{ dockerHost: "ssh://root@203.0.113.7" }, "http://127.0.0.1:8080"],
+    [{ publicUrl: "https://ai.example.com/" }, "https://ai.example.com"],
+  ])("public URL for %j is %s", (input, url) => {
+    expect(resolveSettings(input).publicUrl).toBe(url);
+  });
+});
+
+test("timeouts nest: LiteLLM gives up first, then Open WebUI, then nginx", () => {
+  expect(REQUEST_BUDGET_SECONDS).toBe(600);
+  expect(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
+  expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS);
+  const env = openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" });
+  expect(env).toContain(`AIOHTTP_CLIENT_TIMEOUT=${OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS}`);
+});
+
+test("environment lists are sorted by name, whatever the insertion order", () => {
+  expect(toEnvList({ B: "2", A: "1", C: "=3" })).toEqual(["A=1", "B=2", "C==3"]);
+});
