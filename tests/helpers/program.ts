@@ -149,9 +149,7 @@ export async function runProgram(options: {
   let exported: Record<string, unknown> = {};
   let error: Error | undefined;
   try {
-    jest.isolateModules(() => {
-      exported = require(options.program ?? path.join(ROOT, "index.ts"));
-    });
+    exported = loadFresh(options.program ?? path.join(ROOT, "index.ts"));
   } catch (e) {
     error = e as Error;
   }
@@ -170,6 +168,24 @@ export async function runProgram(options: {
   }
   await (pulumi.runtime as any).waitForRPCs();
   return { resources, outputs, secretOutputs, error };
+}
+
+/** Loads a program module afresh, so its top-level code (the Pulumi program) runs again. */
+function loadFresh(modulePath: string): Record<string, unknown> {
+  if (typeof jest !== "undefined") {
+    let exported: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+      exported = require(modulePath);
+    });
+    return exported;
+  }
+  // Outside jest (benchmarks): forget the project's own modules, keep node_modules (the SDK's state).
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`)) {
+      delete require.cache[key];
+    }
+  }
+  return require(modulePath);
 }
 
 /** Finds the one resource of `type` whose name ends with `suffix`. */

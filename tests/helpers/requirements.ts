@@ -6,6 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { canUseNetns } from "./netns";
 import { ROOT } from "./program";
 
 export interface Requirement {
@@ -54,6 +55,11 @@ export const requirements = {
     name: "dnsmasq",
     met: commandWorks("dnsmasq", ["--version"]),
     hint: "apt-get install dnsmasq-base",
+  }),
+  netns: (): Requirement => ({
+    name: "network namespaces (root and iproute2)",
+    met: canUseNetns(),
+    hint: "run the tests as root with iproute2 installed (CI does)",
   }),
   python3: (): Requirement => ({ name: "python3", met: commandWorks("python3", ["--version"]), hint: "apt-get install python3" }),
 };

@@ -1,0 +1,80 @@
+/**
+ * A private network namespace with only a loopback interface, so a test can run a service on its
+ * real port (PostgreSQL on 5432, LiteLLM on 4000) and the program's commands verbatim, without
+ * clashing with anything on the machine. Needs root and iproute2.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync, SpawnSyncReturns } from "child_process";
+import { randomBytes } from "crypto";
+
+export class NetNs {
+  readonly name = `aigw-${randomBytes(4).toString("hex")}`;
+  private readonly children: ChildProcess[] = [];
+
+  constructor() {
+    execFileSync("ip", ["netns", "add", this.name]);
+    execFileSync("ip", ["netns", "exec", this.name, "ip", "link", "set", "lo", "up"]);
+  }
+
+  /** Runs a command inside the namespace and returns its exit status and output. */
+  run(argv: string[], options: { input?: string; timeoutMs?: number; user?: string } = {}): SpawnSyncReturns<string> {
+    const user = options.user ? ["runuser", "-u", options.user, "--"] : [];
+    return spawnSync("ip", ["netns", "exec", this.name, ...user, ...argv], {
+      encoding: "utf8",
+      input: options.input,
+      timeout: options.timeoutMs ?? 30000,
+    });
+  }
+
+  /** Starts a long-running process inside the namespace; stopped by dispose(). */
+  start(argv: string[], options: { user?: string } = {}): ChildProcess {
+    const user = options.user ? ["runuser", "-u", options.user, "--"] : [];
+    const child = spawn("ip", ["netns", "exec", this.name, ...user, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    this.children.push(child);
+    return child;
+  }
+
+  dispose(): void {
+    for (const child of this.children) {
+      child.kill("SIGKILL");
+    }
+    // Whatever still runs in the namespace (e.g. a daemonised postgres) goes with it.
+    spawnSync("sh", ["-c", `ip netns pids ${this.name} | xargs -r kill -9`]);
+    spawnSync("ip", ["netns", "delete", this.name]);
+  }
+}
+
+/** Runs a Docker healthcheck test (["CMD", ...] or ["CMD-SHELL", "..."]) the way Docker does. */
+export function healthcheckArgv(test: readonly string[]): string[] {
+  if (test[0] === "CMD") {
+    return [...test.slice(1)];
+  }
+  if (test[0] === "CMD-SHELL") {
+    return ["/bin/sh", "-c", test[1]];
+  }
+  throw new Error(`not a Docker healthcheck test: ${JSON.stringify(test)}`);
+}
+
+export function canUseNetns(): boolean {
+  if (process.getuid?.() !== 0) {
+    return false;
+  }
+  try {
+    const probe = new NetNs();
+    probe.dispose();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it returns true or the deadline passes. */
+export async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
