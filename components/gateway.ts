@@ -1,8 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
-import { SettingError } from "../lib/errors";
+import { checkTlsMaterial } from "../lib/proxySettings";
 import * as validate from "../lib/validation";
+import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
+import { apiForAgents, renderContinueConfig } from "../lib/continueConfig";
 import { BUDGETS, BudgetProfile, PROFILES, ResourceProfile, totalMemoryMb } from "../profiles";
 import { Litellm } from "./litellm";
 import { Nginx } from "./nginx";
@@ -10,19 +12,20 @@ import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
 import { PrivateNetwork } from "./network";
 import { GatewaySecrets } from "./secrets";
+import { VirtualKeys } from "./virtualKeys";
 
 export interface GatewayArgs extends SettingsInput {
   /** Prefix of every Docker object's name (containers, volumes, network). Default `${name}-${stack}`. */
   readonly namePrefix?: string;
-  /**
-   * Docker provider to create everything through, e.g. one for a VPS provisioned by the same
-   * program. Default: a provider for dockerHost / dockerSshOpts.
-   */
-  readonly dockerProvider?: docker.Provider;
   /** LiteLLM master key (`sk-`, 32+ characters). Default: generated once and kept. */
   readonly masterKey?: pulumi.Input<string>;
   /** Provider API keys by environment variable name, e.g. { OPENAI_API_KEY: ... }. Default none. */
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Virtual key values to use instead of generated ones, by key name ("open-webui" or an apiKeys name). Default: generated. */
+  readonly apiKeyValues?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** With tls: nginx's PEM certificate chain (leaf first) and unencrypted key, uploaded as secrets. */
+  readonly tlsCertificate?: pulumi.Input<string>;
+  readonly tlsKey?: pulumi.Input<string>;
 }
 
 /** Memory and workers the gateway runs with, as exported in the stack outputs. */
@@ -53,9 +56,15 @@ function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings
   if (typeof args.masterKey === "string") {
     validate.masterKey("masterKey", args.masterKey);
   }
-  if (args.dockerProvider && (args.dockerHost !== undefined || args.dockerSshOpts !== undefined)) {
-    throw new SettingError("dockerHost", JSON.stringify(args.dockerHost), "cannot be combined with dockerProvider; give one or the other");
-  }
+  const supplied = args.apiKeyValues ?? {};
+  suppliedKeyNames(
+    "apiKeyValues",
+    Object.keys(supplied),
+    settings.apiKeys.map((c) => c.name),
+  );
+  // Values from the stack's config were checked while still plain; a library caller's plain ones are checked here.
+  suppliedKeyValues("apiKeyValues", Object.fromEntries(Object.entries(supplied).filter(([, v]) => typeof v === "string")));
+  checkTlsMaterial(settings.proxy, args.tlsCertificate, args.tlsKey);
   const namePrefix = validate.prefix("namePrefix", args.namePrefix ?? `${name}-${pulumi.getStack()}`);
   return { settings, namePrefix };
 }
@@ -81,6 +90,7 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly litellm: Litellm;
   public readonly openWebui: OpenWebui;
   public readonly nginx: Nginx;
+  public readonly keys: VirtualKeys;
 
   /** Open WebUI in a browser. */
   public readonly openWebuiUrl: string;
@@ -92,6 +102,12 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly adminUiAccess: string;
   /** The virtual key Open WebUI uses (secret). */
   public readonly openWebuiApiKey: pulumi.Output<string>;
+  /** Every other consumer's virtual key by name (secret). */
+  public readonly apiKeys: pulumi.Output<Record<string, string>>;
+  /** Base URL, key and a working curl for agents (secret: it holds a key); undefined without apiKeys. */
+  public readonly apiForAgents: pulumi.Output<{ baseUrl: string; apiKey: string; exampleCurl: string }> | undefined;
+  /** A Continue.dev config.yaml for continueModels (secret: it holds a key); undefined without continueModels. */
+  public readonly continueConfig: pulumi.Output<string> | undefined;
   /** LiteLLM's master key (secret). */
   public readonly masterKey: pulumi.Output<string>;
   /** Admin logins for LiteLLM's UI and Open WebUI (secret). */
@@ -109,13 +125,11 @@ export class Gateway extends pulumi.ComponentResource {
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
 
-    this.dockerProvider =
-      args.dockerProvider ??
-      new docker.Provider(
-        `${name}-docker`,
-        { host: settings.dockerHost, sshOpts: settings.dockerSshOpts.length > 0 ? [...settings.dockerSshOpts] : undefined },
-        { parent: this },
-      );
+    this.dockerProvider = new docker.Provider(
+      `${name}-docker`,
+      { host: settings.dockerHost, sshOpts: settings.dockerSshOpts.length > 0 ? [...settings.dockerSshOpts] : undefined },
+      { parent: this },
+    );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
     this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
@@ -156,6 +170,22 @@ export class Gateway extends pulumi.ComponentResource {
       { ...inGateway, dependsOn: [this.postgres.container] },
     );
 
+    this.keys = new VirtualKeys(
+      `${name}-keys`,
+      {
+        namePrefix,
+        consumers: settings.apiKeys,
+        budget: this.budget,
+        suppliedValues: args.apiKeyValues,
+        dockerHost: settings.dockerHost,
+        dockerSshOpts: settings.dockerSshOpts,
+        litellm: this.litellm.container,
+        litellmContainerName: this.litellm.containerName,
+        masterKey: this.secrets.masterKey,
+      },
+      { parent: this },
+    );
+
     this.openWebui = new OpenWebui(
       `${name}-open-webui`,
       {
@@ -164,7 +194,7 @@ export class Gateway extends pulumi.ComponentResource {
         networkName,
         profile: this.profile,
         publicUrl: settings.publicUrl,
-        apiKey: this.secrets.openWebuiApiKey,
+        apiKey: this.keys.openWebuiKey,
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,
         adminPassword: this.secrets.openWebuiAdminPassword,
@@ -184,6 +214,10 @@ export class Gateway extends pulumi.ComponentResource {
         httpPort: settings.httpPort,
         bindAddress: settings.bindAddress,
         adminPort: settings.adminPort,
+        proxy: settings.proxy,
+        publicUrl: settings.publicUrl,
+        tlsCertificate: args.tlsCertificate,
+        tlsKey: args.tlsKey,
         labels,
       },
       inGateway,
@@ -191,9 +225,28 @@ export class Gateway extends pulumi.ComponentResource {
 
     this.openWebuiUrl = `${settings.publicUrl}/`;
     this.apiBaseUrl = `${settings.publicUrl}/api/litellm/v1`;
-    this.adminUiUrl = `http://127.0.0.1:${settings.adminPort}/ui`;
+    this.adminUiUrl = adminUiUrl(settings);
     this.adminUiAccess = adminUiAccess(settings);
-    this.openWebuiApiKey = this.secrets.openWebuiApiKey;
+    this.openWebuiApiKey = this.keys.openWebuiKey;
+    this.apiKeys = this.keys.consumerKeys;
+    const agentKey = settings.continueKey;
+    const exampleModel = settings.continueModels[0] ?? settings.models[0]?.name ?? "gpt-4o";
+    this.apiForAgents = agentKey
+      ? pulumi.secret(this.apiKeys.apply((keys) => apiForAgents(this.apiBaseUrl, keys[agentKey], exampleModel)))
+      : undefined;
+    this.continueConfig =
+      agentKey && settings.continueModels.length > 0
+        ? pulumi.secret(
+            this.apiKeys.apply((keys) =>
+              renderContinueConfig({
+                apiBase: this.apiBaseUrl,
+                apiKey: keys[agentKey],
+                models: settings.continueModels,
+                anthropicTier: settings.continueAnthropicTier,
+              }),
+            ),
+          )
+        : undefined;
     this.masterKey = this.secrets.masterKey;
     this.adminCredentials = pulumi.secret(
       pulumi.all([this.secrets.litellmUiPassword, this.secrets.openWebuiAdminPassword]).apply(([uiPassword, webuiPassword]) => ({
@@ -213,13 +266,26 @@ export class Gateway extends pulumi.ComponentResource {
   }
 }
 
+/** LiteLLM's admin UI on the admin listener: the Docker host's loopback unless adminBindAddress says otherwise. */
+export function adminUiUrl(settings: GatewaySettings): string {
+  const bind = settings.proxy.adminBindAddress;
+  const remote = /^(?:ssh:\/\/[^@]+@|tcp:\/\/)([^:/]+)/.exec(settings.dockerHost);
+  const host = bind.startsWith("127.") ? "127.0.0.1" : bind !== "0.0.0.0" ? bind : (remote?.[1] ?? "localhost");
+  return `http://${host}:${settings.adminPort}/ui`;
+}
+
 /** The admin listener is bound to the Docker host's loopback: local users open it, remote ones tunnel. */
 export function adminUiAccess(settings: GatewaySettings): string {
-  const url = `http://127.0.0.1:${settings.adminPort}/ui`;
+  const url = adminUiUrl(settings);
+  if (!settings.proxy.adminBindAddress.startsWith("127.")) {
+    return `open ${url} from an allowed network (adminAllowedCidrs: ${settings.proxy.adminAllowedCidrs.join(", ")})`;
+  }
   const ssh = /^ssh:\/\/([^@]+@[^:/]+)(?::([0-9]+))?$/.exec(settings.dockerHost);
   if (ssh) {
     const port = ssh[2] ? ` -p ${ssh[2]}` : "";
-    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port} ${ssh[1]}  # then open ${url}`;
+    // The same ssh options the Docker provider uses (e.g. -i <key>), quoted for a POSIX shell.
+    const opts = settings.dockerSshOpts.map((o) => ` ${/^[A-Za-z0-9_./=:@,+-]+$/.test(o) ? o : `'${o.replace(/'/g, `'\\''`)}'`}`).join("");
+    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port}${opts} ${ssh[1]}  # then open ${url}`;
   }
   if (settings.dockerHost.startsWith("tcp://")) {
     return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;

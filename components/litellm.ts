@@ -40,6 +40,8 @@ export interface LitellmArgs {
  */
 export class Litellm extends pulumi.ComponentResource {
   public readonly container: docker.Container;
+  /** Docker's name for the container (stable across replacements). */
+  public readonly containerName: string;
   /** The generated config.yaml (contains no secrets). */
   public readonly configYaml: string;
   /** LiteLLM's base URL on the private network. */
@@ -47,6 +49,7 @@ export class Litellm extends pulumi.ComponentResource {
 
   constructor(name: string, args: LitellmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Litellm", name, {}, opts);
+    this.containerName = `${args.namePrefix}-litellm`;
     this.configYaml = renderLitellmConfig({ models: args.models ?? [], budget: args.budget });
 
     const envs = pulumi
@@ -58,7 +61,7 @@ export class Litellm extends pulumi.ComponentResource {
     this.container = serviceContainer(
       name,
       {
-        containerName: `${args.namePrefix}-litellm`,
+        containerName: this.containerName,
         image: args.image,
         networkName: args.networkName,
         aliases: [HOSTNAMES.litellm],

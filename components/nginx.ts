@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_PUBLIC_PORT } from "../lib/constants";
-import { renderNginxConf } from "../lib/nginxConf";
+import { NGINX_HTTPS_PORT, NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, NginxConfigInput, renderNginxConf } from "../lib/nginxConf";
+import { PROXY_DEFAULTS, ProxySettings } from "../lib/proxySettings";
 import { nginxHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
 import { serviceContainer } from "./serviceContainer";
@@ -15,13 +16,37 @@ export interface NginxArgs {
   readonly networkName: pulumi.Input<string>;
   /** Worker settings and memory limit. Required. */
   readonly profile: ResourceProfile;
-  /** Host port and address of the public listener. Required. */
+  /** Host port and address of the public listener (plain HTTP; with TLS it redirects to HTTPS). Required. */
   readonly httpPort: number;
   readonly bindAddress: string;
-  /** Host port of the admin listener, bound to 127.0.0.1 only. Required. */
+  /** Host port of the admin listener. Required. */
   readonly adminPort: number;
+  /** TLS, admin exposure, trusted proxies, rate limit. Default: plain HTTP, admin on 127.0.0.1, no limit. */
+  readonly proxy?: ProxySettings;
+  /** The gateway's public origin; plain HTTP is redirected there when TLS is on. Required with proxy.tls. */
+  readonly publicUrl?: string;
+  /** PEM certificate chain and key; uploaded into the container as secrets. Required with proxy.tls. */
+  readonly tlsCertificate?: pulumi.Input<string>;
+  readonly tlsKey?: pulumi.Input<string>;
   /** Labels on the container. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+const NO_PROXY_SETTINGS: ProxySettings = { ...PROXY_DEFAULTS, domain: undefined, apiRateLimitPerMinute: undefined };
+
+/** The renderer's input for a gateway's settings (pure; the nginx tests run `nginx -t` on exactly this). */
+export function nginxConfigInput(profile: ResourceProfile, proxy: ProxySettings = NO_PROXY_SETTINGS, publicUrl?: string): NginxConfigInput {
+  if (proxy.tls && (!proxy.domain || !publicUrl)) {
+    throw new Error("TLS needs a domain and a public URL");
+  }
+  return {
+    workerProcesses: profile.nginx.workerProcesses,
+    workerConnections: profile.nginx.workerConnections,
+    tls: proxy.tls ? { serverName: proxy.domain!, redirectOrigin: publicUrl! } : undefined,
+    apiRateLimitPerMinute: proxy.apiRateLimitPerMinute,
+    adminAllowedCidrs: proxy.adminAllowedCidrs,
+    trustedProxies: proxy.trustedProxies,
+  };
 }
 
 /** The gateway's only public door, and the only container that publishes host ports. */
@@ -32,10 +57,26 @@ export class Nginx extends pulumi.ComponentResource {
 
   constructor(name: string, args: NginxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Nginx", name, {}, opts);
-    this.config = renderNginxConf({
-      workerProcesses: args.profile.nginx.workerProcesses,
-      workerConnections: args.profile.nginx.workerConnections,
-    });
+    const proxy = args.proxy ?? NO_PROXY_SETTINGS;
+    this.config = renderNginxConf(nginxConfigInput(args.profile, proxy, args.publicUrl));
+
+    const uploads: docker.types.input.ContainerUpload[] = [{ file: "/etc/nginx/nginx.conf", content: this.config, permissions: "0644" }];
+    const ports: docker.types.input.ContainerPort[] = [
+      { internal: NGINX_PUBLIC_PORT, external: args.httpPort, ip: args.bindAddress, protocol: "tcp" },
+      { internal: NGINX_ADMIN_PORT, external: args.adminPort, ip: proxy.adminBindAddress, protocol: "tcp" },
+    ];
+    if (proxy.tls) {
+      if (args.tlsCertificate === undefined || args.tlsKey === undefined) {
+        throw new Error("Nginx: proxy.tls needs tlsCertificate and tlsKey");
+      }
+      // Secret inputs: the PEM text stays encrypted in the state and out of plain resource inputs.
+      // The master process reads both as root before the workers drop to user nginx, so the key is 0600.
+      uploads.push(
+        { file: NGINX_TLS_CERTIFICATE_FILE, content: pulumi.secret(args.tlsCertificate), permissions: "0644" },
+        { file: NGINX_TLS_KEY_FILE, content: pulumi.secret(args.tlsKey), permissions: "0600" },
+      );
+      ports.push({ internal: NGINX_HTTPS_PORT, external: proxy.httpsPort, ip: args.bindAddress, protocol: "tcp" });
+    }
 
     this.container = serviceContainer(
       name,
@@ -45,11 +86,8 @@ export class Nginx extends pulumi.ComponentResource {
         networkName: args.networkName,
         aliases: [HOSTNAMES.nginx],
         memoryMb: args.profile.nginx.memoryMb,
-        uploads: [{ file: "/etc/nginx/nginx.conf", content: this.config, permissions: "0644" }],
-        ports: [
-          { internal: NGINX_PUBLIC_PORT, external: args.httpPort, ip: args.bindAddress, protocol: "tcp" },
-          { internal: NGINX_ADMIN_PORT, external: args.adminPort, ip: "127.0.0.1", protocol: "tcp" },
-        ],
+        uploads,
+        ports,
         healthcheck: nginxHealthcheck(),
         labels: { ...args.labels, "ai-gateway.service": "nginx" },
       },

@@ -27,8 +27,6 @@ export class GatewaySecrets extends pulumi.ComponentResource {
   public readonly litellmUiPassword: pulumi.Output<string>;
   /** Password of Open WebUI's admin account. */
   public readonly openWebuiAdminPassword: pulumi.Output<string>;
-  /** The LiteLLM virtual key Open WebUI calls LiteLLM with (never the master key). */
-  public readonly openWebuiApiKey: pulumi.Output<string>;
 
   constructor(name: string, args: GatewaySecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:GatewaySecrets", name, {}, opts);
@@ -44,7 +42,6 @@ export class GatewaySecrets extends pulumi.ComponentResource {
     this.webuiSecretKey = generate("webui-secret-key", 48);
     this.litellmUiPassword = generate("litellm-ui-password", 24);
     this.openWebuiAdminPassword = generate("open-webui-admin-password", 24);
-    this.openWebuiApiKey = generateKey("open-webui-api-key");
 
     this.registerOutputs({});
   }

@@ -1,12 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SettingError, shown, shownSecret } from "./errors";
+import { parseTlsMaterial } from "./proxySettings";
 import { SettingsInput } from "./settings";
 import * as validate from "./validation";
+import { suppliedKeyValues } from "./virtualKeys";
 
 /** What the stack's config can say: the plain settings plus the two secrets. */
 export interface GatewayArgsFromConfig extends SettingsInput {
   readonly masterKey?: pulumi.Output<string>;
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Output<string>>>;
+  readonly apiKeyValues?: Readonly<Record<string, pulumi.Output<string>>>;
+  /** nginx's TLS certificate chain and key (PEM), read as secrets. */
+  readonly tlsCertificate?: pulumi.Output<string>;
+  readonly tlsKey?: pulumi.Output<string>;
 }
 
 /** How each stack setting is written in `Pulumi.<stack>.yaml`. */
@@ -36,8 +42,22 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   adminUsername: { kind: "string" },
   adminEmail: { kind: "string" },
   ephemeral: { kind: "boolean" },
+  apiKeys: { kind: "json" },
+  continueModels: { kind: "json" },
+  continueKey: { kind: "string" },
+  continueAnthropicTier: { kind: "integer" },
+  tls: { kind: "boolean" },
+  domain: { kind: "string" },
+  httpsPort: { kind: "integer" },
+  adminBindAddress: { kind: "string" },
+  adminAllowedCidrs: { kind: "json" },
+  trustedProxies: { kind: "json" },
+  apiRateLimitPerMinute: { kind: "integer" },
+  tlsCertificate: { kind: "string", secret: true },
+  tlsKey: { kind: "string", secret: true },
   masterKey: { kind: "string", secret: true },
   providerApiKeys: { kind: "json", secret: true },
+  apiKeyValues: { kind: "json", secret: true },
 };
 
 function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {
@@ -64,18 +84,19 @@ function parse(key: string, raw: string, declaration: SettingDeclaration): unkno
   }
 }
 
-function providerApiKeys(raw: unknown): Record<string, pulumi.Output<string>> {
+/** A secret map of name to string, each value wrapped as a Pulumi secret. */
+function secretMap(key: string, raw: unknown, what: string): Record<string, pulumi.Output<string>> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new SettingError("providerApiKeys", "[secret]", "must be a map of environment variable name to API key");
+    throw new SettingError(key, "[secret]", `must be a map of ${what}`);
   }
-  const keys: Record<string, pulumi.Output<string>> = {};
+  const values: Record<string, pulumi.Output<string>> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== "string" || value.length === 0) {
-      throw new SettingError(`providerApiKeys.${name}`, "[secret]", "must be a non-empty string");
+      throw new SettingError(`${key}.${name}`, "[secret]", "must be a non-empty string");
     }
-    keys[name] = pulumi.secret(value);
+    values[name] = pulumi.secret(value);
   }
-  return keys;
+  return values;
 }
 
 /**
@@ -101,13 +122,24 @@ export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<str
     }
     values[key] = parse(key, raw, declaration);
   }
-  const { masterKey, providerApiKeys: rawProviderKeys, ...plain } = values;
+  const { masterKey, providerApiKeys: rawProviderKeys, apiKeyValues: rawKeyValues, tlsCertificate, tlsKey, ...plain } = values;
   if (masterKey !== undefined) {
     validate.masterKey("masterKey", String(masterKey));
+  }
+  // The certificate and key are parsed here, while they are still plain strings; the Gateway checks that TLS has both.
+  parseTlsMaterial(typeof plain.domain === "string" ? validate.hostName("domain", plain.domain) : undefined, tlsCertificate, tlsKey);
+  if (rawKeyValues !== undefined) {
+    // Values are checked here, while they are still plain; the Gateway checks the names.
+    suppliedKeyValues("apiKeyValues", rawKeyValues);
   }
   return {
     ...(plain as Omit<GatewayArgsFromConfig, "masterKey" | "providerApiKeys">),
     ...(masterKey !== undefined ? { masterKey: pulumi.secret(String(masterKey)) } : {}),
-    ...(rawProviderKeys !== undefined ? { providerApiKeys: providerApiKeys(rawProviderKeys) } : {}),
+    ...(tlsCertificate !== undefined ? { tlsCertificate: pulumi.secret(String(tlsCertificate)) } : {}),
+    ...(tlsKey !== undefined ? { tlsKey: pulumi.secret(String(tlsKey)) } : {}),
+    ...(rawProviderKeys !== undefined
+      ? { providerApiKeys: secretMap("providerApiKeys", rawProviderKeys, "environment variable name to API key") }
+      : {}),
+    ...(rawKeyValues !== undefined ? { apiKeyValues: secretMap("apiKeyValues", rawKeyValues, "key name to key value") } : {}),
   };
 }

@@ -2,6 +2,8 @@ import { BUDGET_NAMES, BudgetName, PROFILE_NAMES, ProfileName } from "../profile
 import { SettingError, shown } from "./errors";
 import * as validate from "./validation";
 import { ModelSpec } from "./validation";
+import { consumers, DEFAULT_CONSUMERS, KeyConsumer } from "./virtualKeys";
+import { checkPublicUrl, defaultPublicUrl, PROXY_DEFAULTS, ProxySettings, ProxySettingsInput, resolveProxySettings } from "./proxySettings";
 
 /** Images the gateway runs, each pinned to a release (image-pins-and-hetzner.md §0). */
 export interface ImageSet {
@@ -32,10 +34,14 @@ export const DEFAULTS = {
   adminUsername: "admin",
   adminEmail: "admin@example.com",
   ephemeral: false,
+  ...PROXY_DEFAULTS,
+  apiKeys: DEFAULT_CONSUMERS,
+  continueModels: [] as string[],
+  continueAnthropicTier: 1,
 } as const;
 
 /** The plain (non-secret) settings a gateway is built from; every field is optional. */
-export interface SettingsInput {
+export interface SettingsInput extends ProxySettingsInput {
   /** Resource profile: small, medium or large. Default "medium". */
   readonly profile?: string;
   /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per 30 days. Default "test". */
@@ -68,6 +74,14 @@ export interface SettingsInput {
   readonly adminEmail?: string;
   /** Whether data volumes are deleted with the stack (preview stacks). Default false: volumes are kept. */
   readonly ephemeral?: boolean;
+  /** API consumers (agents, CI jobs, IDEs), each with its own virtual key and limits. Default [{ name: "agents" }]. */
+  readonly apiKeys?: readonly unknown[];
+  /** Model ids the Continue.dev config output lists. Default none (no Continue.dev config). */
+  readonly continueModels?: readonly string[];
+  /** Which apiKeys consumer's key the Continue.dev config uses. Default the first one. */
+  readonly continueKey?: string;
+  /** Anthropic API tier (1-4) the Continue.dev config sizes context windows for. Default 1. */
+  readonly continueAnthropicTier?: number;
 }
 
 /** Settings after defaults and validation. */
@@ -85,6 +99,13 @@ export interface GatewaySettings {
   readonly adminUsername: string;
   readonly adminEmail: string;
   readonly ephemeral: boolean;
+  readonly apiKeys: readonly KeyConsumer[];
+  readonly continueModels: readonly string[];
+  /** Undefined when there is no consumer key to give Continue.dev. */
+  readonly continueKey: string | undefined;
+  readonly continueAnthropicTier: 1 | 2 | 3 | 4;
+  /** nginx: TLS, admin listener exposure, trusted proxies, API rate limit. */
+  readonly proxy: ProxySettings;
 }
 
 function boolean(key: string, value: unknown): boolean {
@@ -129,10 +150,30 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     nginx: validate.pinnedImage("nginxImage", input.nginxImage ?? DEFAULTS.images.nginx),
   };
   const models = validate.models("models", input.models ?? [], validate.providerKeyNames("providerApiKeys", [...providerKeyNames]));
-  const publicUrl =
+  const proxy = resolveProxySettings(input, { httpPort, adminPort });
+  const publicUrl = checkPublicUrl(
+    proxy,
     input.publicUrl !== undefined
       ? validate.publicUrl("publicUrl", input.publicUrl)
-      : `http://${defaultPublicHost(bindAddress, dockerHost)}${httpPort === 80 ? "" : `:${httpPort}`}`;
+      : defaultPublicUrl(proxy, defaultPublicHost(bindAddress, dockerHost), httpPort),
+  );
+  const apiKeys = consumers("apiKeys", input.apiKeys ?? DEFAULTS.apiKeys);
+  const continueModels = validate.stringList("continueModels", input.continueModels ?? DEFAULTS.continueModels);
+  const continueKey = input.continueKey ?? apiKeys[0]?.name;
+  if (input.continueKey !== undefined && !apiKeys.some((c) => c.name === input.continueKey)) {
+    throw new SettingError(
+      "continueKey",
+      shown(input.continueKey),
+      `must name one of apiKeys: ${apiKeys.map((c) => c.name).join(", ") || "(none declared)"}`,
+    );
+  }
+  if (continueModels.length > 0 && continueKey === undefined) {
+    throw new SettingError("continueModels", shown(continueModels), "needs a key that is not Open WebUI's: declare one in apiKeys");
+  }
+  const tier = input.continueAnthropicTier ?? DEFAULTS.continueAnthropicTier;
+  if (![1, 2, 3, 4].includes(tier)) {
+    throw new SettingError("continueAnthropicTier", shown(tier), "must be 1, 2, 3 or 4");
+  }
   return {
     profile,
     budget,
@@ -147,5 +188,10 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     adminUsername: validate.username("adminUsername", input.adminUsername ?? DEFAULTS.adminUsername),
     adminEmail: validate.email("adminEmail", input.adminEmail ?? DEFAULTS.adminEmail),
     ephemeral: boolean("ephemeral", input.ephemeral ?? DEFAULTS.ephemeral),
+    apiKeys,
+    continueModels,
+    continueKey,
+    continueAnthropicTier: tier as 1 | 2 | 3 | 4,
+    proxy,
   };
 }

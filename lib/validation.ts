@@ -1,3 +1,4 @@
+import { createPrivateKey, KeyObject, X509Certificate } from "crypto";
 import { SettingError, shown, shownSecret } from "./errors";
 import { MIN_MASTER_KEY_LENGTH } from "./constants";
 
@@ -275,4 +276,89 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
       ...(apiBase !== undefined ? { apiBase: apiBase as string } : {}),
     };
   });
+}
+
+/** A host name (or IPv4 address) users reach the gateway at, e.g. ai.example.com. */
+export function hostName(key: string, value: unknown): string {
+  if (typeof value === "string" && isHost(value)) {
+    return value.toLowerCase();
+  }
+  throw new SettingError(key, shown(value), "must be a host name such as ai.example.com");
+}
+
+/** An IPv4 network in CIDR notation with no host bits set, e.g. 10.8.0.0/24 or 203.0.113.7/32. */
+export function cidr(key: string, value: unknown): string {
+  const allowed = "must be an IPv4 network in CIDR notation, e.g. 10.8.0.0/24 (one address: 203.0.113.7/32)";
+  const match = typeof value === "string" ? /^([0-9.]+)\/([0-9]{1,2})$/.exec(value) : null;
+  if (!match || !isIpv4(match[1]) || Number(match[2]) > 32) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const bits = Number(match[2]);
+  const address = match[1].split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const hostBits = bits === 32 ? 0 : address % 2 ** (32 - bits);
+  if (hostBits !== 0) {
+    const network = address - hostBits;
+    const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
+    throw new SettingError(key, shown(value), `has host bits set; the network is ${dotted}/${bits}`);
+  }
+  return value as string;
+}
+
+export function cidrList(key: string, value: unknown): string[] {
+  if (!Array.isArray(value)) {
+    throw new SettingError(key, shown(value), "must be a list of IPv4 networks in CIDR notation, e.g. [10.8.0.0/24]");
+  }
+  return value.map((entry, index) => cidr(`${key}[${index}]`, entry));
+}
+
+/** A positive whole number, e.g. a rate; `unit` says what it counts. */
+export function positiveInteger(key: string, value: unknown, unit: string, max: number): number {
+  if (typeof value === "number" && Number.isInteger(value) && value > 0 && value <= max) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), `must be a positive whole number of ${unit}, at most ${max}`);
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * A PEM certificate chain, leaf first (Let's Encrypt's fullchain.pem). Every block must parse as
+ * X.509 (Node's crypto.X509Certificate); the value is secret config and is never shown.
+ */
+export function pemCertificateChain(key: string, value: string): X509Certificate[] {
+  const shownValue = shownSecret(value);
+  if (/PRIVATE KEY-----/.test(value)) {
+    throw new SettingError(key, shownValue, "holds a private key; give the certificate chain (fullchain.pem) here and the key in tlsKey");
+  }
+  const blocks = value.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new SettingError(
+      key,
+      shownValue,
+      "must be a PEM certificate chain (BEGIN CERTIFICATE blocks), e.g. Let's Encrypt's fullchain.pem",
+    );
+  }
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new SettingError(key, shownValue, `certificate ${index + 1} of the chain does not parse as a PEM X.509 certificate`);
+    }
+  });
+}
+
+/** An unencrypted PEM private key (Let's Encrypt's privkey.pem); secret, never shown. */
+export function pemPrivateKey(key: string, value: string): KeyObject {
+  const shownValue = shownSecret(value);
+  if (/ENCRYPTED/.test(value)) {
+    throw new SettingError(key, shownValue, "is encrypted; nginx needs the unencrypted PEM key (e.g. Let's Encrypt's privkey.pem)");
+  }
+  if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(value)) {
+    throw new SettingError(key, shownValue, "must be a PEM private key (a BEGIN PRIVATE KEY block), e.g. Let's Encrypt's privkey.pem");
+  }
+  try {
+    return createPrivateKey(value);
+  } catch {
+    throw new SettingError(key, shownValue, "does not parse as a PEM private key");
+  }
 }

@@ -43,17 +43,6 @@ export class NetNs {
   }
 }
 
-/** Runs a Docker healthcheck test (["CMD", ...] or ["CMD-SHELL", "..."]) the way Docker does. */
-export function healthcheckArgv(test: readonly string[]): string[] {
-  if (test[0] === "CMD") {
-    return [...test.slice(1)];
-  }
-  if (test[0] === "CMD-SHELL") {
-    return ["/bin/sh", "-c", test[1]];
-  }
-  throw new Error(`not a Docker healthcheck test: ${JSON.stringify(test)}`);
-}
-
 export function canUseNetns(): boolean {
   if (process.getuid?.() !== 0) {
     return false;
@@ -65,16 +54,4 @@ export function canUseNetns(): boolean {
   } catch {
     return false;
   }
-}
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

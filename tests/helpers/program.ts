@@ -35,6 +35,7 @@ export interface RecordedResource {
     readonly protect: boolean;
     readonly replaceOnChanges: string[];
     readonly ignoreChanges: string[];
+    readonly additionalSecretOutputs: string[];
   };
 }
 
@@ -139,6 +140,7 @@ export async function runProgram(options: {
             protect: req.getProtect(),
             replaceOnChanges: req.getReplaceonchangesList(),
             ignoreChanges: req.getIgnorechangesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           },
         });
       }
@@ -204,6 +206,7 @@ export const TYPES = {
   volume: "docker:index/volume:Volume",
   dockerProvider: "pulumi:providers:docker",
   password: "random:index/randomPassword:RandomPassword",
+  keyRegistration: "pulumi-nodejs:dynamic/ai-gateway:LitellmKeyRegistration",
 } as const;
 
 /** Wire inputs with every secret wrapper replaced by its value. */

@@ -61,6 +61,11 @@ export const requirements = {
     met: canUseNetns(),
     hint: "run the tests as root with iproute2 installed (CI does)",
   }),
+  sshd: (): Requirement => ({
+    name: "OpenSSH server",
+    met: fs.existsSync("/usr/sbin/sshd") && process.getuid?.() === 0,
+    hint: "apt-get install openssh-server, and run as root",
+  }),
   python3: (): Requirement => ({ name: "python3", met: commandWorks("python3", ["--version"]), hint: "apt-get install python3" }),
 };
 

@@ -4,8 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram, stackConfig } from "../helpers/program";
+import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 
 const SECRET_MASTER_KEY_NO_PREFIX = "zq9ZQ3vR8pL2mN7xK4wB6yT1uH5jD0cF9aS";
+
+// nginx's TLS: a certificate for the domain, one for another name, and the settings that turn TLS on.
+const CERT = selfSignedCertificate(["ai.example.com"]);
+const OTHER_CERT = selfSignedCertificate(["other.example.com"]);
+const TLS_ON = { tls: "true", domain: "ai.example.com" };
+const BROKEN_KEY = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
 
 type Row = [description: string, overrides: Record<string, string>, expected: RegExp];
 
@@ -50,7 +57,7 @@ const rows: Row[] = [
   ["image without a tag", { nginxImage: "nginx" }, /nginxImage = "nginx": has no tag, which means "latest"/],
   ["major-only postgres tag", { postgresImage: "postgres:16" }, /postgresImage = "postgres:16": "16" is a rolling tag/],
   ["latest Open WebUI", { openWebuiImage: "ghcr.io/open-webui/open-webui:latest" }, /openWebuiImage = .*"latest" is a rolling tag/],
-  ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: adminEmail, /],
+  ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: .*\bprofile\b/],
   ["non-boolean ephemeral", { ephemeral: "yes" }, /ephemeral = "yes": must be true or false/],
   ["model without a model string", { models: '[{"name":"gpt-4o"}]' }, /models\[0\]\.model = undefined: must be LiteLLM's model string/],
   [
@@ -85,6 +92,135 @@ const rows: Row[] = [
   ],
   ["admin email Open WebUI would reject", { adminEmail: "admin@localhost" }, /adminEmail = "admin@localhost": must be an email address/],
   ["admin user name with a space", { adminUsername: "the admin" }, /adminUsername = "the admin": must be 1-64 letters/],
+  [
+    "API rate limit of zero",
+    { apiRateLimitPerMinute: "0" },
+    /apiRateLimitPerMinute = 0: must be a positive whole number of requests per minute/,
+  ],
+  ["negative API rate limit", { apiRateLimitPerMinute: "-60" }, /apiRateLimitPerMinute = -60: must be a positive whole number/],
+  ["API rate limit that is not a number", { apiRateLimitPerMinute: "fast" }, /apiRateLimitPerMinute = "fast": must be a whole number/],
+  [
+    "admin allow-list entry that is not a CIDR",
+    { adminAllowedCidrs: '["intranet"]' },
+    /adminAllowedCidrs\[0\] = "intranet": must be an IPv4 network in CIDR/,
+  ],
+  [
+    "admin allow-list prefix above 32",
+    { adminAllowedCidrs: '["10.0.0.0/8","10.0.0.0/33"]' },
+    /adminAllowedCidrs\[1\] = "10.0.0.0\/33": must be an IPv4 network/,
+  ],
+  [
+    "admin allow-list entry with host bits set",
+    { adminAllowedCidrs: '["10.8.0.1/24"]' },
+    /adminAllowedCidrs\[0\] = "10.8.0.1\/24": has host bits set; the network is 10.8.0.0\/24/,
+  ],
+  [
+    "trusted proxy without a prefix length",
+    { trustedProxies: '["10.0.0.1"]' },
+    /trustedProxies\[0\] = "10.0.0.1": must be an IPv4 network in CIDR/,
+  ],
+  [
+    "admin listener on every interface without an allow-list",
+    { adminBindAddress: "0.0.0.0" },
+    /adminBindAddress = "0.0.0.0": publishes LiteLLM's admin UI/,
+  ],
+  ["TLS without a domain", { tls: "true" }, /domain = undefined: is required when tls is true/],
+  [
+    "TLS enabled without a certificate",
+    TLS_ON,
+    /tlsCertificate = undefined: is required when tls is true: pulumi config set --secret tlsCertificate/,
+  ],
+  ["TLS certificate without its key", { ...TLS_ON, tlsCertificate: CERT.cert }, /tlsKey = undefined: is required when tls is true/],
+  [
+    "certificate that is not PEM",
+    { ...TLS_ON, tlsCertificate: "not a certificate", tlsKey: CERT.key },
+    /tlsCertificate = \[secret, 17 characters\]: must be a PEM certificate chain/,
+  ],
+  [
+    "PEM certificate whose body does not parse",
+    { ...TLS_ON, tlsCertificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", tlsKey: CERT.key },
+    /tlsCertificate = \[secret, \d+ characters\]: certificate 1 of the chain does not parse as a PEM X.509 certificate/,
+  ],
+  [
+    "the key given as the certificate",
+    { ...TLS_ON, tlsCertificate: CERT.key, tlsKey: CERT.key },
+    /tlsCertificate = \[secret, \d+ characters\]: holds a private key/,
+  ],
+  [
+    "key that does not parse",
+    { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: BROKEN_KEY },
+    /tlsKey = \[secret, \d+ characters\]: does not parse as a PEM private key/,
+  ],
+  [
+    "key of another certificate",
+    { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: OTHER_CERT.key },
+    /tlsKey = \[secret, \d+ characters\]: does not belong to tlsCertificate/,
+  ],
+  [
+    "certificate for another name",
+    { ...TLS_ON, tlsCertificate: OTHER_CERT.cert, tlsKey: OTHER_CERT.key },
+    /domain = "ai.example.com": is not a name tlsCertificate covers \(DNS:other.example.com\)/,
+  ],
+  ["certificate without tls", { tlsCertificate: CERT.cert, tlsKey: CERT.key }, /tls = false: is not true, but tlsCertificate is set/],
+  [
+    "plain-HTTP public URL with TLS",
+    { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: CERT.key, publicUrl: "http://ai.example.com" },
+    /publicUrl = "http:\/\/ai.example.com": must be an https:\/\/ origin when tls is true/,
+  ],
+  [
+    "HTTPS port equal to the public port",
+    { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: CERT.key, httpPort: "8443", httpsPort: "8443" },
+    /httpsPort = 8443: must differ from httpPort \(8443\)/,
+  ],
+  ["API key with an empty name", { apiKeys: '[{"name":""}]' }, /apiKeys\[0\]\.name = "": must be a non-empty name/],
+  ["API key name used twice", { apiKeys: '[{"name":"ci"},{"name":"ci"}]' }, /apiKeys\[1\]\.name = "ci": is declared twice/],
+  [
+    "API key named like Open WebUI's own",
+    { apiKeys: '[{"name":"open-webui"}]' },
+    /apiKeys\[0\]\.name = "open-webui": is Open WebUI's own key/,
+  ],
+  [
+    "negative key budget",
+    { apiKeys: '[{"name":"ci","maxBudget":-5}]' },
+    /apiKeys\[0\]\.maxBudget = -5: must be a number of US dollars, 0 or more/,
+  ],
+  [
+    "unknown key budget profile",
+    { apiKeys: '[{"name":"ci","budget":"gold"}]' },
+    /apiKeys\[0\]\.budget = "gold": must be one of test, prod, unlimited/,
+  ],
+  [
+    "unparseable budget duration",
+    { apiKeys: '[{"name":"ci","maxBudget":5,"budgetDuration":"monthly"}]' },
+    /apiKeys\[0\]\.budgetDuration = "monthly": must be a duration LiteLLM understands/,
+  ],
+  [
+    "rate limit that is not a whole number",
+    { apiKeys: '[{"name":"ci","rpmLimit":0.5}]' },
+    /apiKeys\[0\]\.rpmLimit = 0.5: must be a whole number above 0/,
+  ],
+  [
+    "supplied key value without sk-",
+    { apiKeyValues: '{"agents":"pk-0123456789abcdefghijklmnopqrstuvwxyz"}' },
+    /apiKeyValues\.agents = \[secret, 39 characters\]: must start with "sk-"/,
+  ],
+  [
+    "supplied key value shorter than allowed",
+    { apiKeyValues: '{"agents":"sk-0123456789"}' },
+    /apiKeyValues\.agents = \[secret, 13 characters\]: must be at least 32 characters/,
+  ],
+  [
+    "supplied value for an undeclared key",
+    { apiKeyValues: '{"ghost":"sk-0123456789abcdefghijklmnopqrstuvwxyz"}' },
+    /apiKeyValues\.ghost = \[secret\]: names no declared key; declared: open-webui, agents/,
+  ],
+  ["Continue.dev key that is not declared", { continueKey: "nobody" }, /continueKey = "nobody": must name one of apiKeys: agents/],
+  [
+    "Continue.dev models without any agent key",
+    { apiKeys: "[]", continueModels: '["gpt-4o"]' },
+    /continueModels = \["gpt-4o"\]: needs a key that is not Open WebUI's/,
+  ],
+  ["Anthropic tier out of range", { continueAnthropicTier: "5" }, /continueAnthropicTier = 5: must be 1, 2, 3 or 4/],
 ];
 
 describe("bad config is refused before anything is registered", () => {
@@ -105,6 +241,7 @@ describe("bad config is refused before anything is registered", () => {
     expect(message).toMatch(expected);
     expect(message).not.toContain("\n");
     expect(message).not.toContain(SECRET_MASTER_KEY_NO_PREFIX);
+    expect(message).not.toContain("-----BEGIN");
     expect(run.resources).toHaveLength(0);
   });
 });

@@ -3,16 +3,19 @@ import * as path from "path";
 import { parse } from "yaml";
 import { find, plainOccurrences, ROOT, runProgram, TYPES } from "../helpers/program";
 
-test("another program builds a gateway on its own provider", async () => {
+test("another program builds a gateway on a remote Docker host", async () => {
   const run = await runProgram({ stack: "prod", config: {}, program: path.join(ROOT, "tests", "fixtures", "consumerProgram.ts") });
   expect(run.error).toBeUndefined();
   expect(run.outputs).toEqual({ apiBaseUrl: "https://ai.example.com/api/litellm/v1", workers: 1 });
 
-  // The gateway makes no provider of its own: every Docker resource uses the one it was given.
+  // One provider, for the ssh:// host, and every Docker resource goes through it.
   const providers = run.resources.filter((r) => r.type === TYPES.dockerProvider);
-  expect(providers.map((p) => p.name)).toEqual(["vps-docker"]);
+  // Provider configuration reaches the engine JSON-encoded.
+  expect(providers.map((p) => [p.name, p.inputs.host, JSON.parse(p.inputs.sshOpts)])).toEqual([
+    ["team-gw-docker", "ssh://deploy@203.0.113.10", ["-o", "StrictHostKeyChecking=accept-new"]],
+  ]);
   for (const r of run.resources.filter((r) => r.type.startsWith("docker:"))) {
-    expect(r.provider).toBe(`${providers[0].urn}::vps-docker-id`);
+    expect(r.provider).toBe(`${providers[0].urn}::team-gw-docker-id`);
   }
 
   const litellm = find(run, TYPES.container, "-litellm");

@@ -23,6 +23,13 @@ const codeDefaults: Record<string, unknown> = {
   adminUsername: DEFAULTS.adminUsername,
   adminEmail: DEFAULTS.adminEmail,
   ephemeral: DEFAULTS.ephemeral,
+  continueModels: DEFAULTS.continueModels,
+  continueAnthropicTier: DEFAULTS.continueAnthropicTier,
+  tls: DEFAULTS.tls,
+  httpsPort: DEFAULTS.httpsPort,
+  adminBindAddress: DEFAULTS.adminBindAddress,
+  adminAllowedCidrs: DEFAULTS.adminAllowedCidrs,
+  trustedProxies: DEFAULTS.trustedProxies,
 };
 
 test("every declared key is a setting the program reads, with a description", () => {
@@ -38,7 +45,7 @@ test("settings Pulumi.yaml cannot type (objects) are the only undeclared ones", 
     Object.keys(SETTINGS)
       .filter((k) => !(k in declared))
       .sort(),
-  ).toEqual(["models", "providerApiKeys"]);
+  ).toEqual(["apiKeyValues", "apiKeys", "models", "providerApiKeys"]);
 });
 
 test.each(Object.entries(codeDefaults))("%s: Pulumi.yaml's default is the code's", (key, value) => {
@@ -51,4 +58,7 @@ test("declared types match how the program parses each setting", () => {
     expect([key, (SETTINGS as any)[key].kind]).toEqual([key, kinds[declaration.type]]);
   }
   expect(declared.masterKey.secret).toBe(true);
+  expect(declared.tlsCertificate.secret).toBe(true);
+  expect(declared.tlsKey.secret).toBe(true);
+  expect(declared.apiRateLimitPerMinute.default).toBeUndefined();
 });

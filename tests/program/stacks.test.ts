@@ -58,12 +58,16 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.volume)).toBe(2);
     expect(count(TYPES.network)).toBe(1);
     expect(count(TYPES.dockerProvider)).toBe(1);
-    expect(count(TYPES.password)).toBe(7);
+    // Six gateway secrets, and a virtual key each for Open WebUI and the default "agents" consumer.
+    expect(count(TYPES.password)).toBe(8);
+    expect(count(TYPES.keyRegistration)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     expect(components.sort()).toEqual(
-      ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork"].map((t) => `ai-gateway:index:${t}`),
+      ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"].map(
+        (t) => `ai-gateway:index:${t}`,
+      ),
     );
-    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 7 + 7);
+    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 8 + 1 + 8);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -224,6 +228,50 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(container("open-webui").inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/app/backend/data" }]);
   });
 
+  test("key registration: every consumer's key with its budget, run in the LiteLLM container once it is healthy", () => {
+    const registration = run.resources.find((r) => r.type === TYPES.keyRegistration)!;
+    const litellm = container("litellm");
+    const budget = BUDGETS[stack === "large" ? "prod" : "test"];
+    const o = run.outputs as any;
+    expect(registration.inputs.container).toBe(`${prefix}-litellm`);
+    expect(registration.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(registration.inputs.masterKey).toBe(o.litellmMasterKey);
+    expect(registration.inputs.keys).toEqual([
+      {
+        alias: `${prefix}-open-webui`,
+        key: o.openWebuiApiKey,
+        models: [],
+        max_budget: budget.maxBudgetUsd,
+        budget_duration: "30d",
+        rpm_limit: null,
+        tpm_limit: null,
+      },
+      {
+        alias: `${prefix}-agents`,
+        key: o.apiKeys.agents,
+        models: [],
+        max_budget: budget.maxBudgetUsd,
+        budget_duration: "30d",
+        rpm_limit: null,
+        tpm_limit: null,
+      },
+    ]);
+    expect(registration.inputs.script).toContain("def reconcile(");
+    // Secrets in, secrets out: the state keeps the keys (to remove them later) only as secrets.
+    expect(registration.wireInputs.masterKey).toEqual({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value: o.litellmMasterKey,
+    });
+    expect(registration.options.additionalSecretOutputs.sort()).toEqual(["keys", "masterKey"]);
+    // It waits for LiteLLM (created only once healthy), and nothing waits for it.
+    expect(registration.dependencies).toContain(litellm.urn);
+    const deps = waitsFor(run, registration);
+    for (const other of ["open-webui", "nginx"] as const) {
+      expect(deps.has(container(other).urn)).toBe(false);
+      expect(waitsFor(run, container(other)).has(registration.urn)).toBe(false);
+    }
+  });
+
   test("nothing waits on more than it needs: Open WebUI and nginx never wait for LiteLLM or PostgreSQL", () => {
     const litellm = container("litellm");
     const postgres = container("postgres");
@@ -257,8 +305,9 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       env.WEBUI_SECRET_KEY,
       env.WEBUI_ADMIN_PASSWORD,
     ];
+    secrets.push((run.outputs as any).apiKeys.agents);
     expect(secrets.every((s) => typeof s === "string" && s.length >= 24)).toBe(true);
-    expect(passwords).toHaveLength(7);
+    expect(passwords).toHaveLength(8);
     const leaks = run.resources.flatMap((r) => secrets.flatMap((s) => plainOccurrences(r.wireInputs, s).map((p) => `${r.name} ${p}`)));
     expect(leaks).toEqual([]);
     // The secrets do reach the containers: inside the secret-wrapped envs.
@@ -273,7 +322,13 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(o.apiBaseUrl).toBe(`http://127.0.0.1:${port}/api/litellm/v1`);
     expect(o.adminUiUrl).toBe(`http://127.0.0.1:${stackFile["ai-gateway:adminPort"]}/ui`);
     expect(o.adminUiAccess).toContain(o.adminUiUrl);
-    expect([...run.secretOutputs].sort()).toEqual(["adminCredentials", "litellmMasterKey", "openWebuiApiKey"]);
+    expect([...run.secretOutputs].sort()).toEqual(["adminCredentials", "apiForAgents", "apiKeys", "litellmMasterKey", "openWebuiApiKey"]);
+    expect(Object.keys(o.apiKeys)).toEqual(["agents"]);
+    expect(o.apiKeys.agents).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(o.apiKeys.agents).not.toBe(o.openWebuiApiKey);
+    expect(o.apiForAgents).toMatchObject({ baseUrl: o.apiBaseUrl, apiKey: o.apiKeys.agents });
+    expect(o.apiForAgents.exampleCurl).toContain(`${o.apiBaseUrl}/chat/completions`);
+    expect(o.continueConfig).toBeUndefined();
     expect(o.openWebuiApiKey).toBe(envMap(container("open-webui")).OPENAI_API_KEY);
     expect(o.adminCredentials.litellmUi).toEqual({ username: "admin", password: envMap(container("litellm")).UI_PASSWORD });
     expect(o.adminCredentials.openWebui.password).toBe(envMap(container("open-webui")).WEBUI_ADMIN_PASSWORD);
@@ -289,7 +344,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       totalMemoryMb: totalMemoryMb(profile),
     });
     const plainOutputs = JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => !run.secretOutputs.has(k))));
-    for (const secret of [o.openWebuiApiKey, o.litellmMasterKey, o.adminCredentials.litellmUi.password]) {
+    for (const secret of [o.openWebuiApiKey, o.litellmMasterKey, o.adminCredentials.litellmUi.password, o.apiKeys.agents]) {
       expect(plainOutputs).not.toContain(secret);
     }
   });

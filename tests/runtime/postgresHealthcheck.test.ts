@@ -9,14 +9,15 @@ import * as path from "path";
 import { POSTGRES_USER } from "../../lib/constants";
 import { postgresHealthcheck, postgresServerArgs } from "../../lib/services";
 import { PROFILES } from "../../profiles";
-import { eventually, healthcheckArgv, NetNs } from "../helpers/netns";
+import { pollUntil, probeCommand } from "../helpers/dockerEngine";
+import { NetNs } from "../helpers/netns";
 import { describeWith, postgresBinDir, requirements } from "../helpers/requirements";
 
 describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.postgres(), requirements.netns()], () => {
   const bin = postgresBinDir()!;
   let ns: NetNs;
   let dir: string;
-  const probe = () => ns.run(healthcheckArgv(postgresHealthcheck().test), { timeoutMs: 10000 });
+  const probe = () => ns.run(probeCommand(postgresHealthcheck().test), { timeoutMs: 10000 });
   // -l: the server's output goes to a file, so the pg_ctl call returns once the server is up.
   const pgctl = (args: string[]) =>
     ns.run([path.join(bin, "pg_ctl"), "-D", path.join(dir, "data"), "-l", path.join(dir, "server.log"), "-w", "-t", "30", ...args], {
@@ -78,7 +79,7 @@ describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.po
         `${flags} -c listen_addresses=127.0.0.1 -c port=5432 -c unix_socket_directories=${path.join(dir, "sock")}`,
       ]);
       expect(start.status).toBe(0);
-      await eventually(() => probe().status === 0, 20000, "pg_isready over TCP");
+      await pollUntil("pg_isready over TCP", 20000, async () => (probe().status === 0 ? true : undefined), 200);
       const psql = [
         path.join(bin, "psql"),
         "-w",

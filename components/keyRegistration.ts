@@ -1,0 +1,135 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { DockerEndpoint, execInContainer } from "../lib/dockerExec";
+import { KeyRecord } from "../lib/virtualKeys";
+
+/** A declared key with its value. */
+export interface DeclaredKey extends KeyRecord {
+  readonly key: string;
+}
+
+/** What the registration knows: everything it needs to reconcile, and later to remove, its keys. */
+export interface KeyRegistrationState {
+  readonly dockerHost: string;
+  readonly sshOpts: string[];
+  /** The LiteLLM container's name (the script runs inside it). */
+  readonly container: string;
+  readonly masterKey: string;
+  readonly keys: DeclaredKey[];
+  /** runtime/litellm_keys.py, run with the LiteLLM image's python3. */
+  readonly script: string;
+}
+
+interface ReconcileResult {
+  readonly inSync: boolean;
+  readonly created: string[];
+  readonly updated: string[];
+  readonly deleted: string[];
+  readonly unchanged: string[];
+}
+
+const EXIT_REASONS: Record<number, string> = { 1: "LiteLLM refused a call", 2: "LiteLLM could not be reached", 3: "bad input" };
+
+/**
+ * Runs the reconciliation script inside the LiteLLM container. Secrets travel on stdin (never a
+ * command line); LiteLLM is called on 127.0.0.1 inside its own container; nothing is logged.
+ */
+async function reconcile(
+  state: KeyRegistrationState,
+  mode: "apply" | "check",
+  remove: { alias: string; key: string }[],
+): Promise<ReconcileResult> {
+  const endpoint: DockerEndpoint = { host: state.dockerHost, sshOpts: state.sshOpts };
+  const input = JSON.stringify({ baseUrl: "http://127.0.0.1:4000", masterKey: state.masterKey, mode, keys: state.keys, remove });
+  const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
+  if (result.exitCode !== 0) {
+    const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
+    throw new Error(`LiteLLM key registration failed (${reason}): ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  return JSON.parse(result.stdout) as ReconcileResult;
+}
+
+/** The declaration, as one value: when it differs from the last one applied, there is work to do. */
+function declaration(state: KeyRegistrationState): string {
+  return createHash("sha256")
+    .update(JSON.stringify([state.dockerHost, state.sshOpts, state.container, state.masterKey, state.keys, state.script]))
+    .digest("hex");
+}
+
+function removed(olds: KeyRegistrationState, news: KeyRegistrationState): { alias: string; key: string }[] {
+  const kept = new Set(news.keys.map((k) => k.key));
+  return olds.keys.filter((k) => !kept.has(k.key)).map((k) => ({ alias: k.alias, key: k.key }));
+}
+
+/**
+ * A dynamic provider rather than a command or a one-shot container, because only a provider can
+ * both fail `pulumi up` with LiteLLM's own error text and find drift on a run with no config change:
+ * its diff asks LiteLLM (read-only) whether the database still holds the declared keys, so a second
+ * `pulumi up` is a no-op while a reset database shows up as an update that registers them again.
+ * It implements update and diff, so no previously registered output is ever lost.
+ */
+export const keyRegistrationProvider: pulumi.dynamic.ResourceProvider = {
+  async diff(_id: string, olds: KeyRegistrationState, news: KeyRegistrationState): Promise<pulumi.dynamic.DiffResult> {
+    if (declaration(olds) !== declaration(news)) {
+      return { changes: true };
+    }
+    try {
+      return { changes: !(await reconcile(news, "check", [])).inSync };
+    } catch {
+      // LiteLLM or Docker unreachable: plan an update, which reports the reason.
+      return { changes: true };
+    }
+  },
+  async create(inputs: KeyRegistrationState): Promise<pulumi.dynamic.CreateResult> {
+    const result = await reconcile(inputs, "apply", []);
+    return {
+      id: `${inputs.container}-keys`,
+      outs: { ...inputs, aliases: [...result.created, ...result.updated, ...result.unchanged].sort() },
+    };
+  },
+  async update(_id: string, olds: KeyRegistrationState, news: KeyRegistrationState): Promise<pulumi.dynamic.UpdateResult> {
+    const result = await reconcile(news, "apply", removed(olds, news));
+    return { outs: { ...news, aliases: [...result.created, ...result.updated, ...result.unchanged].sort() } };
+  },
+  async delete(_id: string, props: KeyRegistrationState): Promise<void> {
+    try {
+      await reconcile({ ...props, keys: [] }, "apply", removed(props, { ...props, keys: [] }));
+    } catch (e) {
+      // A LiteLLM container that is already gone took its keys' only use with it.
+      if (!/No such container/.test((e as Error).message)) {
+        throw e;
+      }
+    }
+  },
+};
+
+export interface KeyRegistrationArgs {
+  readonly dockerHost: string;
+  readonly sshOpts: readonly string[];
+  readonly container: string;
+  readonly masterKey: pulumi.Input<string>;
+  readonly keys: pulumi.Input<DeclaredKey[]>;
+  readonly script: string;
+}
+
+/** The registration as a resource: its state holds the keys (secret) so removal can find them later. */
+export class KeyRegistration extends pulumi.dynamic.Resource {
+  declare public readonly aliases: pulumi.Output<string[]>;
+
+  constructor(name: string, args: KeyRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      keyRegistrationProvider,
+      name,
+      {
+        ...args,
+        sshOpts: [...args.sshOpts],
+        masterKey: pulumi.secret(args.masterKey),
+        keys: pulumi.secret(args.keys),
+        aliases: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["masterKey", "keys"] },
+      "ai-gateway",
+      "LitellmKeyRegistration",
+    );
+  }
+}

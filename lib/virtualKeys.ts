@@ -1,0 +1,192 @@
+/**
+ * Virtual keys: who gets one, with which limits. Pure: validation of the `apiKeys` setting and the
+ * records the key registration makes LiteLLM's database agree with.
+ */
+import { BUDGET_NAMES, BUDGETS, BudgetName, BudgetProfile } from "../profiles";
+import { SettingError, shown, shownSecret } from "./errors";
+
+/** The consumer Open WebUI's key belongs to; always present, not declarable in apiKeys. */
+export const OPEN_WEBUI_CONSUMER = "open-webui";
+/** LiteLLM refuses custom keys shorter than this (MINIMUM_CUSTOM_KEY_LENGTH). */
+export const LITELLM_MIN_CUSTOM_KEY_LENGTH = 16;
+/** LiteLLM's duration syntax for budget_duration. */
+export const LITELLM_DURATION = /^[1-9][0-9]*(s|m|h|d|mo)$/;
+
+/** A consumer of the gateway's API (an agent, a CI job, an IDE) with its own key. */
+export interface KeyConsumer {
+  /** Unique name; the key's alias in LiteLLM is `${namePrefix}-${name}`. */
+  readonly name: string;
+  /** Models the key may use. Default: all. */
+  readonly models?: readonly string[];
+  /** A budget profile (test, prod, unlimited) for this key. Default: the gateway's budget. */
+  readonly budget?: BudgetName;
+  /** Spending cap in US dollars; instead of `budget`. */
+  readonly maxBudget?: number;
+  /** Reset period for maxBudget, e.g. "30d". Default "30d". */
+  readonly budgetDuration?: string;
+  /** Requests and tokens per minute. Default: no limit. */
+  readonly rpmLimit?: number;
+  readonly tpmLimit?: number;
+}
+
+/** One key as LiteLLM's /key/generate and /key/update know it. */
+export interface KeyRecord {
+  readonly alias: string;
+  readonly models: string[];
+  readonly max_budget: number | null;
+  readonly budget_duration: string | null;
+  readonly rpm_limit: number | null;
+  readonly tpm_limit: number | null;
+}
+
+/** Used when apiKeys is not set: one key for agents, separate from Open WebUI's. */
+export const DEFAULT_CONSUMERS: readonly KeyConsumer[] = [{ name: "agents" }];
+
+const NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+const FIELDS = ["name", "models", "budget", "maxBudget", "budgetDuration", "rpmLimit", "tpmLimit"];
+
+function positiveInteger(key: string, value: unknown): number {
+  if (typeof value === "number" && Number.isInteger(value) && value > 0) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), "must be a whole number above 0");
+}
+
+/** Validates the `apiKeys` setting: a list of consumers with unique names and sane limits. */
+export function consumers(key: string, value: unknown): KeyConsumer[] {
+  const shape = 'must be a list of {"name": ..., "models"?, "budget"? | "maxBudget"?, "budgetDuration"?, "rpmLimit"?, "tpmLimit"?}';
+  if (!Array.isArray(value)) {
+    throw new SettingError(key, shown(value), shape);
+  }
+  const seen = new Set<string>();
+  return value.map((entry: unknown, index): KeyConsumer => {
+    const where = `${key}[${index}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new SettingError(where, shown(entry), shape);
+    }
+    const e = entry as Record<string, unknown>;
+    const unknownField = Object.keys(e).find((f) => !FIELDS.includes(f));
+    if (unknownField) {
+      throw new SettingError(`${where}.${unknownField}`, shown(e[unknownField]), `is not a key field; use ${FIELDS.join(", ")}`);
+    }
+    if (typeof e.name !== "string" || e.name.length === 0) {
+      throw new SettingError(`${where}.name`, shown(e.name), "must be a non-empty name such as ci-agent");
+    }
+    if (!NAME.test(e.name)) {
+      throw new SettingError(
+        `${where}.name`,
+        shown(e.name),
+        "must be 1-40 lowercase letters, digits or '-', not starting or ending with '-'",
+      );
+    }
+    if (e.name === OPEN_WEBUI_CONSUMER) {
+      throw new SettingError(
+        `${where}.name`,
+        shown(e.name),
+        "is Open WebUI's own key, which the gateway always creates; choose another name",
+      );
+    }
+    if (seen.has(e.name)) {
+      throw new SettingError(`${where}.name`, shown(e.name), "is declared twice; key names must be unique");
+    }
+    seen.add(e.name);
+    const consumer: { -readonly [K in keyof KeyConsumer]: KeyConsumer[K] } = { name: e.name };
+    if (e.models !== undefined) {
+      if (!Array.isArray(e.models) || !e.models.every((m) => typeof m === "string" && m.length > 0)) {
+        throw new SettingError(`${where}.models`, shown(e.models), "must be a list of model names (empty or absent: all models)");
+      }
+      consumer.models = e.models as string[];
+    }
+    if (e.budget !== undefined && e.maxBudget !== undefined) {
+      throw new SettingError(`${where}.budget`, shown(e.budget), "cannot be combined with maxBudget; give one or the other");
+    }
+    if (e.budget !== undefined) {
+      if (typeof e.budget !== "string" || !(BUDGET_NAMES as string[]).includes(e.budget)) {
+        throw new SettingError(`${where}.budget`, shown(e.budget), `must be one of ${BUDGET_NAMES.join(", ")}`);
+      }
+      consumer.budget = e.budget as BudgetName;
+    }
+    if (e.maxBudget !== undefined) {
+      if (typeof e.maxBudget !== "number" || !Number.isFinite(e.maxBudget) || e.maxBudget < 0) {
+        throw new SettingError(`${where}.maxBudget`, shown(e.maxBudget), "must be a number of US dollars, 0 or more");
+      }
+      consumer.maxBudget = e.maxBudget;
+    }
+    if (e.budgetDuration !== undefined) {
+      if (typeof e.budgetDuration !== "string" || !LITELLM_DURATION.test(e.budgetDuration)) {
+        throw new SettingError(
+          `${where}.budgetDuration`,
+          shown(e.budgetDuration),
+          'must be a duration LiteLLM understands: a number then s, m, h, d or mo, e.g. "30d"',
+        );
+      }
+      if (e.maxBudget === undefined) {
+        throw new SettingError(
+          `${where}.budgetDuration`,
+          shown(e.budgetDuration),
+          "only applies with maxBudget (a budget profile has its own period)",
+        );
+      }
+      consumer.budgetDuration = e.budgetDuration;
+    }
+    if (e.rpmLimit !== undefined) {
+      consumer.rpmLimit = positiveInteger(`${where}.rpmLimit`, e.rpmLimit);
+    }
+    if (e.tpmLimit !== undefined) {
+      consumer.tpmLimit = positiveInteger(`${where}.tpmLimit`, e.tpmLimit);
+    }
+    return consumer;
+  });
+}
+
+/** Supplied key values must belong to declared keys (Open WebUI's or an apiKeys name). */
+export function suppliedKeyNames(key: string, names: readonly string[], consumerNames: readonly string[]): void {
+  const declared = [OPEN_WEBUI_CONSUMER, ...consumerNames];
+  const unknown = names.find((name) => !declared.includes(name));
+  if (unknown !== undefined) {
+    throw new SettingError(`${key}.${unknown}`, "[secret]", `names no declared key; declared: ${declared.join(", ")}`);
+  }
+}
+
+/** Validates user-supplied key values (the `apiKeyValues` secret): LiteLLM's rules, and one value per key. */
+export function suppliedKeyValues(key: string, value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SettingError(key, "[secret]", "must be a map of key name to key value");
+  }
+  const values: Record<string, string> = {};
+  const used = new Set<string>();
+  for (const [name, v] of Object.entries(value)) {
+    if (typeof v !== "string") {
+      throw new SettingError(`${key}.${name}`, "[secret]", "must be a string");
+    }
+    if (!v.startsWith("sk-")) {
+      throw new SettingError(`${key}.${name}`, shownSecret(v), 'must start with "sk-" (LiteLLM refuses other virtual keys)');
+    }
+    if (v.length < Math.max(LITELLM_MIN_CUSTOM_KEY_LENGTH, 32) || /\s/.test(v)) {
+      throw new SettingError(
+        `${key}.${name}`,
+        shownSecret(v),
+        "must be at least 32 characters without whitespace (LiteLLM's own minimum is 16)",
+      );
+    }
+    if (used.has(v)) {
+      throw new SettingError(`${key}.${name}`, shownSecret(v), "is the same value as another key; every consumer needs its own key");
+    }
+    used.add(v);
+    values[name] = v;
+  }
+  return values;
+}
+
+/** The record LiteLLM should hold for a consumer's key. */
+export function keyRecord(alias: string, consumer: KeyConsumer, gatewayBudget: BudgetProfile): KeyRecord {
+  const profile = consumer.budget ? BUDGETS[consumer.budget] : consumer.maxBudget === undefined ? gatewayBudget : undefined;
+  return {
+    alias,
+    models: [...(consumer.models ?? [])].sort(),
+    max_budget: profile ? profile.maxBudgetUsd : consumer.maxBudget!,
+    budget_duration: profile ? profile.budgetDuration : (consumer.budgetDuration ?? "30d"),
+    rpm_limit: consumer.rpmLimit ?? null,
+    tpm_limit: consumer.tpmLimit ?? null,
+  };
+}
