@@ -7,6 +7,4 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: false }],
   },
   testTimeout: 120000,
-  // Pulumi's runtime keeps async work alive briefly after a program run.
-  testEnvironmentOptions: { globalsCleanup: "off" },
 };

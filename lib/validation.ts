@@ -215,35 +215,53 @@ export interface ModelSpec {
   readonly apiBase?: string;
 }
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
-
-export function models(key: string, value: unknown, providerKeys: readonly string[]): ModelSpec[] {
-  const shape = 'must be a list of {"name": ..., "model": ..., "apiKeyEnv"?: ..., "apiBase"?: ...} objects';
+/**
+ * A list setting whose entries are maps with known fields (models, apiKeys): checks the shape and
+ * refuses unknown fields, returning each entry with the path to name it by in messages.
+ */
+export function recordList(
+  key: string,
+  value: unknown,
+  shape: string,
+  fields: readonly string[],
+  noun: string,
+): { where: string; fields: Record<string, unknown> }[] {
   if (!Array.isArray(value)) {
     throw new SettingError(key, shown(value), shape);
   }
-  const seen = new Set<string>();
-  return value.map((entry: unknown, index): ModelSpec => {
+  return value.map((entry: unknown, index) => {
     const where = `${key}[${index}]`;
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
       throw new SettingError(where, shown(entry), shape);
     }
-    const { name, model, apiKeyEnv, apiBase, ...rest } = entry as Record<string, unknown>;
-    const unknownFields = Object.keys(rest);
-    if (unknownFields.length > 0) {
-      throw new SettingError(
-        `${where}.${unknownFields[0]}`,
-        shown(rest[unknownFields[0]]),
-        "is not a model field; use name, model, apiKeyEnv or apiBase",
-      );
+    const record = entry as Record<string, unknown>;
+    const unknownField = Object.keys(record).find((f) => !fields.includes(f));
+    if (unknownField !== undefined) {
+      throw new SettingError(`${where}.${unknownField}`, shown(record[unknownField]), `is not a ${noun} field; use ${fields.join(", ")}`);
     }
+    return { where, fields: record };
+  });
+}
+
+/** Refuses a name already in `seen` (entries of one list setting must have unique names), then records it. */
+export function uniqueName(where: string, name: string, seen: Set<string>, noun: string): void {
+  if (seen.has(name)) {
+    throw new SettingError(`${where}.name`, shown(name), `is declared twice; ${noun} names must be unique`);
+  }
+  seen.add(name);
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+export function models(key: string, value: unknown, providerKeys: readonly string[]): ModelSpec[] {
+  const shape = 'must be a list of {"name": ..., "model": ..., "apiKeyEnv"?: ..., "apiBase"?: ...} objects';
+  const seen = new Set<string>();
+  return recordList(key, value, shape, ["name", "model", "apiKeyEnv", "apiBase"], "model").map(({ where, fields }): ModelSpec => {
+    const { name, model, apiKeyEnv, apiBase } = fields;
     if (typeof name !== "string" || !MODEL_NAME.test(name)) {
       throw new SettingError(`${where}.name`, shown(name), "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'");
     }
-    if (seen.has(name)) {
-      throw new SettingError(`${where}.name`, shown(name), "is declared twice; model names must be unique");
-    }
-    seen.add(name);
+    uniqueName(where, name, seen, "model");
     if (typeof model !== "string" || !/^\S{1,200}$/.test(model)) {
       throw new SettingError(`${where}.model`, shown(model), "must be LiteLLM's model string, e.g. openai/gpt-4o");
     }

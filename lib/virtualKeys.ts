@@ -4,6 +4,7 @@
  */
 import { BUDGET_NAMES, BUDGETS, BudgetName, BudgetProfile } from "../profiles";
 import { SettingError, shown, shownSecret } from "./errors";
+import { positiveInteger, recordList, uniqueName } from "./validation";
 
 /** The consumer Open WebUI's key belongs to; always present, not declarable in apiKeys. */
 export const OPEN_WEBUI_CONSUMER = "open-webui";
@@ -45,30 +46,14 @@ export const DEFAULT_CONSUMERS: readonly KeyConsumer[] = [{ name: "agents" }];
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const FIELDS = ["name", "models", "budget", "maxBudget", "budgetDuration", "rpmLimit", "tpmLimit"];
 
-function positiveInteger(key: string, value: unknown): number {
-  if (typeof value === "number" && Number.isInteger(value) && value > 0) {
-    return value;
-  }
-  throw new SettingError(key, shown(value), "must be a whole number above 0");
-}
+/** The highest rpm/tpm limit accepted: well above any provider's, low enough to catch a typo. */
+const MAX_LIMIT = 100_000_000;
 
 /** Validates the `apiKeys` setting: a list of consumers with unique names and sane limits. */
 export function consumers(key: string, value: unknown): KeyConsumer[] {
   const shape = 'must be a list of {"name": ..., "models"?, "budget"? | "maxBudget"?, "budgetDuration"?, "rpmLimit"?, "tpmLimit"?}';
-  if (!Array.isArray(value)) {
-    throw new SettingError(key, shown(value), shape);
-  }
   const seen = new Set<string>();
-  return value.map((entry: unknown, index): KeyConsumer => {
-    const where = `${key}[${index}]`;
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-      throw new SettingError(where, shown(entry), shape);
-    }
-    const e = entry as Record<string, unknown>;
-    const unknownField = Object.keys(e).find((f) => !FIELDS.includes(f));
-    if (unknownField) {
-      throw new SettingError(`${where}.${unknownField}`, shown(e[unknownField]), `is not a key field; use ${FIELDS.join(", ")}`);
-    }
+  return recordList(key, value, shape, FIELDS, "key").map(({ where, fields: e }): KeyConsumer => {
     if (typeof e.name !== "string" || e.name.length === 0) {
       throw new SettingError(`${where}.name`, shown(e.name), "must be a non-empty name such as ci-agent");
     }
@@ -86,10 +71,7 @@ export function consumers(key: string, value: unknown): KeyConsumer[] {
         "is Open WebUI's own key, which the gateway always creates; choose another name",
       );
     }
-    if (seen.has(e.name)) {
-      throw new SettingError(`${where}.name`, shown(e.name), "is declared twice; key names must be unique");
-    }
-    seen.add(e.name);
+    uniqueName(where, e.name, seen, "key");
     const consumer: { -readonly [K in keyof KeyConsumer]: KeyConsumer[K] } = { name: e.name };
     if (e.models !== undefined) {
       if (!Array.isArray(e.models) || !e.models.every((m) => typeof m === "string" && m.length > 0)) {
@@ -130,10 +112,10 @@ export function consumers(key: string, value: unknown): KeyConsumer[] {
       consumer.budgetDuration = e.budgetDuration;
     }
     if (e.rpmLimit !== undefined) {
-      consumer.rpmLimit = positiveInteger(`${where}.rpmLimit`, e.rpmLimit);
+      consumer.rpmLimit = positiveInteger(`${where}.rpmLimit`, e.rpmLimit, "requests per minute", MAX_LIMIT);
     }
     if (e.tpmLimit !== undefined) {
-      consumer.tpmLimit = positiveInteger(`${where}.tpmLimit`, e.tpmLimit);
+      consumer.tpmLimit = positiveInteger(`${where}.tpmLimit`, e.tpmLimit, "tokens per minute", MAX_LIMIT);
     }
     return consumer;
   });

@@ -197,7 +197,7 @@ const rows: Row[] = [
   [
     "rate limit that is not a whole number",
     { apiKeys: '[{"name":"ci","rpmLimit":0.5}]' },
-    /apiKeys\[0\]\.rpmLimit = 0.5: must be a whole number above 0/,
+    /apiKeys\[0\]\.rpmLimit = 0.5: must be a positive whole number of requests per minute/,
   ],
   [
     "supplied key value without sk-",
