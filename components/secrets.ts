@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { GENERATED_KEY_LENGTH } from "../lib/constants";
+import { masterKey as masterKeyRule } from "../lib/validation";
 
 export interface GatewaySecretsArgs {
   /** A master key to use instead of a generated one (validated: `sk-`, 32+ characters). Default: generated. */
@@ -36,7 +37,11 @@ export class GatewaySecrets extends pulumi.ComponentResource {
     const generateKey = (suffix: string): pulumi.Output<string> =>
       pulumi.secret(pulumi.interpolate`sk-${generate(suffix, GENERATED_KEY_LENGTH)}`);
 
-    this.masterKey = args.masterKey !== undefined ? pulumi.secret(args.masterKey) : generateKey("master-key");
+    // A plain value was checked before anything was registered; one known only at deploy time is checked here.
+    this.masterKey =
+      args.masterKey !== undefined
+        ? pulumi.secret(pulumi.output(args.masterKey).apply((key) => masterKeyRule("masterKey", key)))
+        : generateKey("master-key");
     this.saltKey = generateKey("salt-key");
     this.postgresPassword = generate("postgres-password", 32);
     this.webuiSecretKey = generate("webui-secret-key", 48);

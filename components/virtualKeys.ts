@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { GENERATED_KEY_LENGTH } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
-import { KeyConsumer, keyRecord, OPEN_WEBUI_CONSUMER } from "../lib/virtualKeys";
+import { KeyConsumer, keyRecord, OPEN_WEBUI_CONSUMER, suppliedKeyValues } from "../lib/virtualKeys";
 import { BudgetProfile } from "../profiles";
 import { DeclaredKey, KeyRegistration } from "./keyRegistration";
 
@@ -48,8 +48,10 @@ export class VirtualKeys extends pulumi.ComponentResource {
     for (const consumer of consumers) {
       const supplied = args.suppliedValues?.[consumer.name];
       values[consumer.name] = pulumi.secret(
-        supplied ??
-          pulumi.interpolate`sk-${new random.RandomPassword(`${name}-${consumer.name}`, { length: GENERATED_KEY_LENGTH, special: false }, { parent: this }).result}`,
+        supplied !== undefined
+          ? // Plain values were checked before anything was registered; deploy-time ones are checked here.
+            pulumi.output(supplied).apply((value) => suppliedKeyValues("apiKeyValues", { [consumer.name]: value })[consumer.name])
+          : pulumi.interpolate`sk-${new random.RandomPassword(`${name}-${consumer.name}`, { length: GENERATED_KEY_LENGTH, special: false }, { parent: this }).result}`,
       );
     }
 

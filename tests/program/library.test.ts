@@ -1,5 +1,6 @@
 /** The Gateway is usable from another program, with its own Docker provider and no stack config. */
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { parse } from "yaml";
 import { find, plainOccurrences, ROOT, runProgram, TYPES } from "../helpers/program";
 
@@ -48,4 +49,28 @@ test("Pulumi.yaml points `pulumi up` at the program, not at the library", () => 
   expect(project.name).toBe("ai-gateway");
   expect(project.main).toBe("index.ts");
   expect(project.backend.url).toBe("file://~");
+});
+
+test("a master key known only at deploy time is still checked, when it resolves", () => {
+  // The failure surfaces when the value resolves, as an error that ends the program, so it runs in
+  // a process of its own.
+  const script = `
+    const pulumi = require("@pulumi/pulumi");
+    pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "p", "s");
+    const { GatewaySecrets } = require("./components");
+    const key = process.argv[1];
+    new GatewaySecrets("deploy-time", { masterKey: pulumi.output(key) }).masterKey.apply((k) => console.log("accepted", k.length));`;
+  const run = (key: string) =>
+    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script, key], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60000,
+    });
+  const bad = run("not-a-litellm-key-but-long-enough-0123");
+  expect(bad.status).not.toBe(0);
+  expect(bad.stderr).toContain('Invalid ai-gateway setting masterKey = [secret, 38 characters]: must start with "sk-"');
+  expect(bad.stderr + bad.stdout).not.toContain("not-a-litellm-key");
+  const good = run(`sk-${"k".repeat(40)}`);
+  expect(good.stderr).toBe("");
+  expect(good.stdout.trim()).toBe("accepted 43");
 });
