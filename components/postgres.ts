@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_USER } from "../lib/constants";
-import { postgresEnv, postgresHealthcheck, postgresServerArgs } from "../lib/services";
+import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_START_SCRIPT, POSTGRES_USER } from "../lib/constants";
+import { runtimeFile } from "../lib/runtimeFiles";
+import { postgresCommand, postgresEnv, postgresHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
 import { dataVolume, serviceContainer } from "./serviceContainer";
 
@@ -50,7 +51,8 @@ export class Postgres extends pulumi.ComponentResource {
         aliases: [HOSTNAMES.postgres],
         memoryMb: args.profile.postgres.memoryMb,
         shmSizeMb: args.profile.postgres.shmSizeMb,
-        command: postgresServerArgs(args.profile.postgres.tuning),
+        command: postgresCommand(args.profile.postgres.tuning),
+        uploads: [{ file: POSTGRES_START_SCRIPT, content: runtimeFile("postgres-start.sh"), permissions: "0755" }],
         envs: pulumi.secret(pulumi.output(args.password).apply(postgresEnv)),
         volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_DATA_DIR }],
         healthcheck: postgresHealthcheck(),

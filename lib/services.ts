@@ -11,10 +11,20 @@ import {
   OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS,
   OPEN_WEBUI_PORT,
   POSTGRES_DB,
+  POSTGRES_PASSWORD_APPLIED,
   POSTGRES_PORT,
+  POSTGRES_START_SCRIPT,
   POSTGRES_USER,
 } from "./constants";
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
+
+/**
+ * The container's command: runtime/postgres-start.sh, which starts the server through the image's
+ * own entrypoint with the profile's `-c` flags, then gives the role the stack's password.
+ */
+export function postgresCommand(tuning: PostgresTuning): string[] {
+  return [POSTGRES_START_SCRIPT, ...postgresServerArgs(tuning)];
+}
 
 /** `postgres -c ...` flags from the profile; the image's entrypoint passes them to the server. */
 export function postgresServerArgs(tuning: PostgresTuning): string[] {
@@ -31,11 +41,15 @@ export function postgresServerArgs(tuning: PostgresTuning): string[] {
 /**
  * Over TCP on 127.0.0.1: during first initialisation the image runs a temporary server that
  * listens on the unix socket only, and a socket probe would report that server as ready
- * (docker-library/postgres#880).
+ * (docker-library/postgres#880). Healthy also means the role has the stack's password, so LiteLLM
+ * is never started against a role that would refuse it.
  */
 export function postgresHealthcheck(): HealthcheckSpec {
   return {
-    test: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -p ${POSTGRES_PORT} -U ${POSTGRES_USER} -d ${POSTGRES_DB}`],
+    test: [
+      "CMD-SHELL",
+      `pg_isready -h 127.0.0.1 -p ${POSTGRES_PORT} -U ${POSTGRES_USER} -d ${POSTGRES_DB} && test -e ${POSTGRES_PASSWORD_APPLIED}`,
+    ],
     intervalSeconds: 5,
     timeoutSeconds: 5,
     retries: 10,

@@ -22,7 +22,8 @@ LiteLLM facts this relies on (runtime-facts.md A5): /key/generate with an existi
 answers 200 and creates nothing, so /key/info is asked first; /key/info answers 404 for an unknown
 key; aliases are unique across all keys (400 otherwise), and re-sending a key's own alias to
 /key/update can be refused as a duplicate, so an alias is only sent when it changes; /key/update
-keeps the key's spend, so a budget change never resets what was spent.
+keeps the key's spend, so a budget change never resets what was spent. An alias held by a key the
+stack no longer knows is taken over (see create).
 """
 
 import json
@@ -125,6 +126,21 @@ def generate_body(declared):
     return body
 
 
+def create(client, declared):
+    """Creates a declared key. An alias held by another key is taken over: the alias is the
+    gateway's own (<gateway>-<stack>-<name>), so its holder is a key this stack issued before it lost
+    track of it (a destroyed stack whose database was kept, a lost state), which must not stay valid.
+    Returns whether such a key was deleted."""
+    status, answer = client.call("POST", "/key/generate", generate_body(declared))
+    if status == 400 and "already exists" in str(answer) and declared["alias"] in str(answer):
+        client.expect_ok("POST", "/key/delete", {"key_aliases": [declared["alias"]]})
+        client.expect_ok("POST", "/key/generate", generate_body(declared))
+        return True
+    if status >= 400:
+        raise LitellmError("POST", "/key/generate", status, answer)
+    return False
+
+
 def reconcile(client, spec, apply):
     result = {"created": [], "updated": [], "deleted": [], "unchanged": []}
     declared_values = {k["key"] for k in spec["keys"]}
@@ -140,7 +156,8 @@ def reconcile(client, spec, apply):
         record = client.info(declared["key"])
         if record is None:
             if apply:
-                client.expect_ok("POST", "/key/generate", generate_body(declared))
+                if create(client, declared):
+                    result["deleted"].append(declared["alias"])
                 if client.info(declared["key"]) is None:
                     raise LitellmError("POST", "/key/generate", 200, f"key '{declared['alias']}' was not stored")
             result["created"].append(declared["alias"])

@@ -11,7 +11,7 @@ if [ "$node_major" -lt 22 ]; then
   exit 1
 fi
 
-APT_PACKAGES=(postgresql docker.io debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client)
+APT_PACKAGES=(postgresql docker.io debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client shellcheck python3-pyflakes)
 if [ "$(id -u)" -eq 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

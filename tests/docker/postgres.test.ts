@@ -42,9 +42,10 @@ describeWith("PostgreSQL container from the program's spec", [requirements.docke
   test("is not healthy while the temporary socket-only server runs: only the TCP probe tells the two apart", async () => {
     const hc = specs.postgres.healthcheck!;
     expect(hc.tests[0]).toBe("CMD-SHELL");
-    // The same check without `-h 127.0.0.1`: what a socket probe would see.
-    const socketCheck = hc.tests[1].replace(/\s+-h\s+127\.0\.0\.1/, "");
-    expect(socketCheck).not.toBe(hc.tests[1]);
+    // The same pg_isready without `-h 127.0.0.1`: what a socket probe would see.
+    const readiness = hc.tests[1].split(" && ")[0];
+    const socketCheck = readiness.replace(/\s+-h\s+127\.0\.0\.1/, "");
+    expect(socketCheck).not.toBe(readiness);
 
     const markerPresent = async () => (await postgres.exec(["test", "-e", MARKER])).exitCode === 0;
     await pollUntil("the temporary server", 60_000, async () => ((await markerPresent()) ? true : undefined));
@@ -83,7 +84,9 @@ describeWith("PostgreSQL container from the program's spec", [requirements.docke
   test("turns healthy with the program's own healthcheck once the real server listens", async () => {
     const info = await postgres.waitHealthy(HEALTHY_WITHIN_MS);
     expect(info.Config.Healthcheck?.Test).toEqual(specs.postgres.healthcheck!.tests);
-    expect(await postgres.logs(200)).toContain("PostgreSQL init process complete; ready for start up.");
+    const logs = await postgres.logs(200);
+    expect(logs).toContain("PostgreSQL init process complete; ready for start up.");
+    expect(logs).toContain("ai-gateway: role litellm has the stack's password");
     const probe = await postgres.exec(probeCommand(specs.postgres.healthcheck!.tests));
     expect(probe).toMatchObject({ exitCode: 0 });
     expect(probe.output).toContain("127.0.0.1:5432 - accepting connections");
@@ -144,32 +147,46 @@ describeWith("PostgreSQL container from the program's spec", [requirements.docke
     expect(limits.stdout.trim()).toBe(`${profile.postgres.memoryMb * MB} ${profile.postgres.memoryMb * MB}`);
   }, 30_000);
 
-  test("the server runs as the postgres user: the privilege drop works under no-new-privileges", async () => {
+  test("the server runs as the postgres user under the start script: the privilege drop works under no-new-privileges", async () => {
     const uid = (await postgres.exec(["id", "-u", "postgres"])).stdout.trim();
-    const status = (await postgres.exec(["cat", "/proc/1/status"])).stdout;
+    // PID 1 is runtime/postgres-start.sh (it forwards the stop signal); the postmaster is its child.
+    expect((await postgres.exec(["cat", "/proc/1/comm"])).stdout.trim()).toBe("ai-gateway-post");
+    const status = (
+      await postgres.exec([
+        "/bin/sh",
+        "-c",
+        'for p in /proc/[0-9]*; do if [ "$(cat $p/comm)" = postgres ] && grep -q "^PPid:[[:space:]]*1$" $p/status; then cat $p/status; fi; done',
+      ])
+    ).stdout;
     expect(status).toMatch(/^Name:\s+postgres$/m);
     expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
   }, 30_000);
 
-  test("a replacement container on the same volume skips initialisation and keeps the data and the original password", async () => {
+  test("a replacement container on the same volume keeps the data, and a new password is applied to the role", async () => {
     const databaseUrl = envValue(specs.litellm, "DATABASE_URL");
     expect(await psql(databaseUrl, "CREATE TABLE survives (v text); INSERT INTO survives VALUES ('kept')")).toMatchObject({ exitCode: 0 });
 
     await stopContainer(postgres.id, specs.postgres.stopTimeout!);
     await sandbox.remove(postgres);
-    // A different POSTGRES_PASSWORD is ignored on an initialised volume (runtime-facts.md D).
+    // The image ignores a new POSTGRES_PASSWORD on an initialised volume (runtime-facts.md D), as
+    // after a destroy that kept the volume and an up that generated new secrets. The start script
+    // gives the role the new password instead of leaving LiteLLM locked out.
     const replacement = await runPostgres(target, {
       name: sandbox.name(`${specs.postgres.name}-2`),
-      env: ["POSTGRES_PASSWORD=changed-later"],
+      env: ["POSTGRES_PASSWORD=changedLater0123456789abcdefghij"],
     });
     await replacement.waitHealthy(HEALTHY_WITHIN_MS);
-    expect((await replacement.exec(["/bin/sh", "-c", 'echo "$POSTGRES_PASSWORD"'])).stdout.trim()).toBe("changed-later");
     const logs = await replacement.logs(200);
     expect(logs).toContain("Skipping initialization");
     expect(logs).not.toContain("temporary server");
-    const kept = await psql(databaseUrl, "SELECT v FROM survives");
+    expect(logs).toContain("ai-gateway: role litellm has the stack's password");
+    expect(logs).not.toContain("changedLater");
+    const newUrl = databaseUrl.replace(/:[^:@]+@/, ":changedLater0123456789abcdefghij@");
+    const kept = await psql(newUrl, "SELECT v FROM survives");
     expect(kept).toMatchObject({ exitCode: 0 });
     expect(kept.stdout.trim()).toBe("kept");
+    const old = await psql(databaseUrl, "SELECT 1");
+    expect(old.output).toContain("password authentication failed");
   }, 90_000);
 });

@@ -162,7 +162,12 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(pg.inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/var/lib/postgresql/data" }]);
     expect(pg.inputs.healthcheck.tests.join(" ")).toContain("pg_isready -h 127.0.0.1 -p 5432");
     const t = profile.postgres.tuning;
+    // The image's entrypoint runs the uploaded start script, which runs the server with the profile's flags.
+    expect(pg.inputs.uploads).toEqual([
+      { file: "/usr/local/bin/ai-gateway-postgres-start", content: expect.stringContaining("ALTER ROLE"), permissions: "0755" },
+    ]);
     expect(pg.inputs.command).toEqual([
+      "/usr/local/bin/ai-gateway-postgres-start",
       "postgres",
       "-c",
       `max_connections=${t.maxConnections}`,

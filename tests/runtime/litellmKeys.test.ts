@@ -164,18 +164,23 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
     expect(result.stderr).toMatch(/^LiteLLM answered 401 to GET \/key\/info: Authentication Error/);
   });
 
-  test("an alias held by a key the stack does not manage: LiteLLM's 400 text", async () => {
-    const outsider = await fetch(`${litellm.url}/key/generate`, {
+  test("an alias held by a key the stack lost track of (kept database, new state) is taken over", async () => {
+    const earlier = await fetch(`${litellm.url}/key/generate`, {
       method: "POST",
       headers: { Authorization: `Bearer ${litellm.masterKey}` },
       body: JSON.stringify({ key_alias: "gw-taken" }),
     });
-    expect(outsider.status).toBe(200);
-    const result = run({ keys: [{ ...agent, alias: "gw-taken", key: "sk-newKEY0123456789abcdefghijklmnopqrstuvwxyzAB" }] });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toBe(
-      "LiteLLM answered 400 to POST /key/generate: Key with alias 'gw-taken' already exists. Unique key aliases across all keys are required.",
-    );
+    expect(earlier.status).toBe(200);
+    const stale = ((await earlier.json()) as { key: string }).key;
+    const fresh = { ...agent, alias: "gw-taken", key: "sk-newKEY0123456789abcdefghijklmnopqrstuvwxyzAB" };
+    const result = run({ keys: [fresh] });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatchObject({ created: ["gw-taken"], deleted: ["gw-taken"] });
+    // The stale key no longer works; the declared one holds the alias.
+    expect((await litellm.info(stale)).status).toBe(404);
+    expect((await litellm.info(fresh.key)).body.info.key_alias).toBe("gw-taken");
+    expect(run({ keys: [fresh] }).stdout.inSync).toBe(true);
+    run({ keys: [], remove: [{ alias: fresh.alias, key: fresh.key }] });
   });
 
   test("LiteLLM's custom-key rules come back verbatim", () => {

@@ -1,12 +1,14 @@
 /**
  * The program's PostgreSQL healthcheck and server flags, run for real against Debian's PostgreSQL
- * inside a private network namespace (so the command runs verbatim on port 5432).
+ * inside a private network namespace (so the command runs verbatim on port 5432). The start
+ * script that touches the healthcheck's marker runs in the container tests (tests/docker); here
+ * the marker is set by hand.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { POSTGRES_USER } from "../../lib/constants";
+import { POSTGRES_PASSWORD_APPLIED, POSTGRES_USER } from "../../lib/constants";
 import { postgresHealthcheck, postgresServerArgs } from "../../lib/services";
 import { PROFILES } from "../../profiles";
 import { pollUntil, probeCommand } from "../helpers/dockerEngine";
@@ -48,12 +50,14 @@ describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.po
   });
 
   afterAll(() => {
+    fs.rmSync(POSTGRES_PASSWORD_APPLIED, { force: true });
     pgctl(["stop", "-m", "immediate"]);
     ns?.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test("the probe fails while nothing runs", () => {
+    fs.writeFileSync(POSTGRES_PASSWORD_APPLIED, "");
     expect(probe().status).not.toBe(0);
   });
 
@@ -80,6 +84,11 @@ describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.po
       ]);
       expect(start.status).toBe(0);
       await pollUntil("pg_isready over TCP", 20000, async () => (probe().status === 0 ? true : undefined), 200);
+      // A server that is up but whose role has not been given the stack's password yet is not healthy.
+      fs.rmSync(POSTGRES_PASSWORD_APPLIED);
+      expect(probe().status).toBe(1);
+      fs.writeFileSync(POSTGRES_PASSWORD_APPLIED, "");
+      expect(probe().status).toBe(0);
       const psql = [
         path.join(bin, "psql"),
         "-w",
