@@ -62,7 +62,9 @@ describeWith("provider inputs -> Docker Engine API", [], () => {
       Init: false,
     });
     expect(networks).toEqual([{ name: "net-x", aliases: ["postgres"] }]);
-    expect(uploads).toEqual([]);
+    // The start script goes in before the container starts, as the provider uploads it.
+    expect(uploads).toEqual(specs.postgres.uploads);
+    expect(uploads.map((u) => [u.file, u.permissions])).toEqual([["/usr/local/bin/ai-gateway-postgres-start", "0755"]]);
   });
 
   test("litellm: the exec-form test stays exec form; the 5m0s start period is 300 s", () => {
