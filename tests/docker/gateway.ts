@@ -176,5 +176,8 @@ export function litellmAuth(specs: StackSpecs): Record<string, string> {
   return { Authorization: `Bearer ${envValue(specs.litellm, "LITELLM_MASTER_KEY")}` };
 }
 
+/** nginx re-resolves upstream names every 10 s (`resolver ... valid=10s`); allow for that twice, plus slack. */
+export const RERESOLVE_WITHIN_MS = 30_000;
+
 /** Health waits: the program's healthcheck turns healthy at its first probe, one interval after start. */
 export const HEALTHY_WITHIN_MS = 45_000;

@@ -22,6 +22,7 @@ import { NGINX_ADMIN_PORT, NGINX_HEALTH_PORT, NGINX_PUBLIC_PORT } from "../../li
 import {
   HEALTHY_WITHIN_MS,
   litellmAuth,
+  RERESOLVE_WITHIN_MS,
   prepareStack,
   runLitellm,
   runNginx,
@@ -31,9 +32,6 @@ import {
   StackTarget,
   testNetwork,
 } from "./gateway";
-
-/** nginx re-resolves upstream names every 10 s (`resolver ... valid=10s`); allow for that twice, plus slack. */
-const RERESOLVE_WITHIN_MS = 30_000;
 
 /** GET that never throws: connection errors become status 0 with the error in the body. */
 async function get(url: string, headers: Record<string, string> = {}, timeoutMs = 15_000): Promise<HttpAnswer> {

@@ -5,12 +5,13 @@
  * network's aliases resolve to that stack's containers, each nginx reaches its own stack's
  * upstreams, and each LiteLLM reaches its own stack's PostgreSQL.
  */
-import { DockerSandbox, httpGet, listContainers, RUN_LABEL, TestContainer } from "../helpers/dockerEngine";
+import { DockerSandbox, httpGet, listContainers, pollUntil, RUN_LABEL, TestContainer } from "../helpers/dockerEngine";
 import { describeWith, requirements } from "../helpers/requirements";
 import { HOSTNAMES, NGINX_PUBLIC_PORT } from "../../lib/constants";
 import {
   HEALTHY_WITHIN_MS,
   litellmAuth,
+  RERESOLVE_WITHIN_MS,
   prepareStack,
   runLitellm,
   runNginx,
@@ -104,17 +105,21 @@ describeWith("two stacks on one Docker host", [requirements.docker(), requiremen
   }, 30_000);
 
   test("each nginx reaches its own stack's LiteLLM and Open WebUI", async () => {
+    // An nginx that started before its upstreams resolves them at its next re-resolution (valid=10s).
+    const answered = (url: string, headers?: Record<string, string>) =>
+      pollUntil(url, RERESOLVE_WITHIN_MS, async () => {
+        const answer = await httpGet(url, undefined, headers);
+        return answer.status === 200 ? answer : undefined;
+      });
     for (const stack of STACKS) {
       const { containers } = stacks[stack];
       const port = (await containers.nginx.hostPort(NGINX_PUBLIC_PORT)).port;
-      const models = await httpGet(`http://127.0.0.1:${port}/api/litellm/v1/models`, undefined, litellmAuth(specs[stack]));
-      expect(models.status).toBe(200);
+      const models = await answered(`http://127.0.0.1:${port}/api/litellm/v1/models`, litellmAuth(specs[stack]));
       expect(JSON.parse(models.body).hostname).toBe((await containers.litellm.inspect()).Config.Hostname);
-      const page = await httpGet(`http://127.0.0.1:${port}/`);
-      expect(page.status).toBe(200);
+      const page = await answered(`http://127.0.0.1:${port}/`);
       expect(page.body).toContain(`<b id=hostname>${(await containers.openWebui.inspect()).Config.Hostname}</b>`);
     }
-  }, 30_000);
+  }, 90_000);
 
   test("each LiteLLM reaches its own stack's PostgreSQL with its DATABASE_URL", async () => {
     for (const stack of STACKS) {
