@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
+import { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
 import { checkTlsMaterial } from "../lib/proxySettings";
 import * as validate from "../lib/validation";
 import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
@@ -264,31 +265,4 @@ export class Gateway extends pulumi.ComponentResource {
       effectiveProfile: this.effectiveProfile,
     });
   }
-}
-
-/** LiteLLM's admin UI on the admin listener: the Docker host's loopback unless adminBindAddress says otherwise. */
-export function adminUiUrl(settings: GatewaySettings): string {
-  const bind = settings.proxy.adminBindAddress;
-  const remote = /^(?:ssh:\/\/[^@]+@|tcp:\/\/)([^:/]+)/.exec(settings.dockerHost);
-  const host = bind.startsWith("127.") ? "127.0.0.1" : bind !== "0.0.0.0" ? bind : (remote?.[1] ?? "localhost");
-  return `http://${host}:${settings.adminPort}/ui`;
-}
-
-/** The admin listener is bound to the Docker host's loopback: local users open it, remote ones tunnel. */
-export function adminUiAccess(settings: GatewaySettings): string {
-  const url = adminUiUrl(settings);
-  if (!settings.proxy.adminBindAddress.startsWith("127.")) {
-    return `open ${url} from an allowed network (adminAllowedCidrs: ${settings.proxy.adminAllowedCidrs.join(", ")})`;
-  }
-  const ssh = /^ssh:\/\/([^@]+@[^:/]+)(?::([0-9]+))?$/.exec(settings.dockerHost);
-  if (ssh) {
-    const port = ssh[2] ? ` -p ${ssh[2]}` : "";
-    // The same ssh options the Docker provider uses (e.g. -i <key>), quoted for a POSIX shell.
-    const opts = settings.dockerSshOpts.map((o) => ` ${/^[A-Za-z0-9_./=:@,+-]+$/.test(o) ? o : `'${o.replace(/'/g, `'\\''`)}'`}`).join("");
-    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port}${opts} ${ssh[1]}  # then open ${url}`;
-  }
-  if (settings.dockerHost.startsWith("tcp://")) {
-    return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;
-  }
-  return `open ${url}`;
 }

@@ -5,7 +5,8 @@
  *     import { Gateway } from "ai-gateway";
  *     const gw = new Gateway("ai-gateway", { profile: "small", httpPort: 8443 });
  */
-export { Gateway, effectiveProfile, adminUiAccess } from "./gateway";
+export { Gateway, effectiveProfile } from "./gateway";
+export { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
 export type { GatewayArgs, EffectiveProfile } from "./gateway";
 export { GatewaySecrets } from "./secrets";
 export type { GatewaySecretsArgs } from "./secrets";

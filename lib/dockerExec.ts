@@ -11,6 +11,7 @@ import { spawn } from "child_process";
 import * as http from "http";
 import * as net from "net";
 import { Duplex } from "stream";
+import { parseDockerHost } from "./dockerHost";
 
 export interface DockerEndpoint {
   /** unix:///path, tcp://host:port or ssh://user@host[:port]. */
@@ -29,22 +30,21 @@ const API = "/v1.41";
 
 /** A fresh connection to the Docker engine. */
 export function dockerConnection(endpoint: DockerEndpoint): Duplex {
-  const unix = /^unix:\/\/(\/.+)$/.exec(endpoint.host);
-  if (unix) {
-    return net.connect(unix[1]);
+  const parts = parseDockerHost(endpoint.host);
+  if (parts?.kind === "unix") {
+    return net.connect(parts.path);
   }
-  const tcp = /^tcp:\/\/([^:/]+):(\d+)$/.exec(endpoint.host);
-  if (tcp) {
-    return net.connect(Number(tcp[2]), tcp[1]);
+  if (parts?.kind === "tcp") {
+    return net.connect(Number(parts.port), parts.host);
   }
-  const ssh = /^ssh:\/\/([^@/]+@[^:/]+)(?::(\d+))?$/.exec(endpoint.host);
-  if (ssh) {
+  if (parts?.kind === "ssh") {
+    const destination = `${parts.user}@${parts.host}`;
     const args = [
       ...(endpoint.sshOpts ?? []),
-      ...(ssh[2] ? ["-p", ssh[2]] : []),
+      ...(parts.port ? ["-p", parts.port] : []),
       "-o",
       "BatchMode=yes",
-      ssh[1],
+      destination,
       "--",
       "docker",
       "system",
@@ -56,7 +56,7 @@ export function dockerConnection(endpoint: DockerEndpoint): Duplex {
     const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin });
     child.on("exit", (code) => {
       if (code !== 0 && code !== null) {
-        duplex.destroy(new Error(`ssh to ${ssh[1]} failed (exit ${code}): ${sshErrors.trim()}`));
+        duplex.destroy(new Error(`ssh to ${destination} failed (exit ${code}): ${sshErrors.trim()}`));
       }
     });
     child.on("error", (e) => duplex.destroy(new Error(`cannot run ssh for ${endpoint.host}: ${e.message}`)));

@@ -45,7 +45,7 @@ export const PROXY_DEFAULTS = {
 /** A generous ceiling: 1000 requests per second per client. */
 const MAX_RATE_PER_MINUTE = 60000;
 
-function isLoopback(address: string): boolean {
+export function isLoopback(address: string): boolean {
   return address.startsWith("127.");
 }
 

@@ -1,4 +1,5 @@
 import { BUDGET_NAMES, BudgetName, PROFILE_NAMES, ProfileName } from "../profiles";
+import { remoteDockerHost } from "./dockerHost";
 import { SettingError, shown } from "./errors";
 import * as validate from "./validation";
 import { ModelSpec } from "./validation";
@@ -115,13 +116,12 @@ function boolean(key: string, value: unknown): boolean {
   throw new SettingError(key, shown(value), "must be true or false");
 }
 
-/** The host part of the default public URL: where a browser on the Docker host finds the gateway. */
+/**
+ * The host part of the default public URL: the address the port is bound to, or, when it is bound
+ * to every interface, the remote Docker host's name (locally: localhost).
+ */
 function defaultPublicHost(bindAddress: string, dockerHost: string): string {
-  const ssh = /^ssh:\/\/[^@]+@([^:/]+)/.exec(dockerHost) ?? /^tcp:\/\/([^:/]+)/.exec(dockerHost);
-  if (bindAddress !== "0.0.0.0") {
-    return bindAddress === "127.0.0.1" && ssh ? "127.0.0.1" : bindAddress;
-  }
-  return ssh ? ssh[1] : "localhost";
+  return bindAddress !== "0.0.0.0" ? bindAddress : (remoteDockerHost(dockerHost) ?? "localhost");
 }
 
 /** Applies defaults and validates every setting; throws SettingError on the first bad one. */

@@ -1,4 +1,5 @@
 import { createPrivateKey, KeyObject, X509Certificate } from "crypto";
+import { parseDockerHost } from "./dockerHost";
 import { SettingError, shown, shownSecret } from "./errors";
 import { MIN_MASTER_KEY_LENGTH } from "./constants";
 
@@ -96,16 +97,11 @@ export function dockerHost(key: string, value: unknown): string {
   if (typeof value !== "string") {
     throw new SettingError(key, shown(value), allowed);
   }
-  const unix = /^unix:\/\/(\/[^\s]+)$/.exec(value);
-  if (unix) {
+  const parts = parseDockerHost(value);
+  if (parts?.kind === "unix") {
     return value;
   }
-  const ssh = /^ssh:\/\/(?<user>[A-Za-z_][A-Za-z0-9_.-]*)@(?<host>[^:/\s]+)(?::(?<port>[0-9]+))?$/.exec(value);
-  if (ssh?.groups && isHost(ssh.groups.host) && (ssh.groups.port === undefined || isPortNumber(ssh.groups.port))) {
-    return value;
-  }
-  const tcp = /^tcp:\/\/(?<host>[^:/\s]+):(?<port>[0-9]+)$/.exec(value);
-  if (tcp?.groups && isHost(tcp.groups.host) && isPortNumber(tcp.groups.port)) {
+  if (parts && isHost(parts.host) && (parts.port === undefined || isPortNumber(parts.port))) {
     return value;
   }
   throw new SettingError(key, shown(value), allowed);

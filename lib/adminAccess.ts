@@ -1,0 +1,32 @@
+/** Where LiteLLM's admin UI is, and how to reach it from the machine running pulumi. */
+import { parseDockerHost } from "./dockerHost";
+import { isLoopback } from "./proxySettings";
+import { GatewaySettings } from "./settings";
+
+/** LiteLLM's admin UI on the admin listener: the Docker host's loopback unless adminBindAddress says otherwise. */
+export function adminUiUrl(settings: GatewaySettings): string {
+  const bind = settings.proxy.adminBindAddress;
+  const docker = parseDockerHost(settings.dockerHost);
+  const remote = docker && docker.kind !== "unix" ? docker.host : undefined;
+  const host = isLoopback(bind) ? "127.0.0.1" : bind !== "0.0.0.0" ? bind : (remote ?? "localhost");
+  return `http://${host}:${settings.adminPort}/ui`;
+}
+
+/** The admin listener is bound to the Docker host's loopback: local users open it, remote ones tunnel. */
+export function adminUiAccess(settings: GatewaySettings): string {
+  const url = adminUiUrl(settings);
+  if (!isLoopback(settings.proxy.adminBindAddress)) {
+    return `open ${url} from an allowed network (adminAllowedCidrs: ${settings.proxy.adminAllowedCidrs.join(", ")})`;
+  }
+  const docker = parseDockerHost(settings.dockerHost);
+  if (docker?.kind === "ssh") {
+    const port = docker.port ? ` -p ${docker.port}` : "";
+    // The same ssh options the Docker provider uses (e.g. -i <key>), quoted for a POSIX shell.
+    const opts = settings.dockerSshOpts.map((o) => ` ${/^[A-Za-z0-9_./=:@,+-]+$/.test(o) ? o : `'${o.replace(/'/g, `'\\''`)}'`}`).join("");
+    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port}${opts} ${docker.user}@${docker.host}  # then open ${url}`;
+  }
+  if (docker?.kind === "tcp") {
+    return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;
+  }
+  return `open ${url}`;
+}
