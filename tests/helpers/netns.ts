@@ -6,6 +6,12 @@
 import { ChildProcess, execFileSync, spawn, spawnSync, SpawnSyncReturns } from "child_process";
 import { randomBytes } from "crypto";
 
+/**
+ * Where commands start: another user (postgres) may not be allowed into the checkout's directory,
+ * e.g. a clone under a 0700 `mktemp -d`.
+ */
+const NEUTRAL_CWD = "/";
+
 export class NetNs {
   readonly name = `aigw-${randomBytes(4).toString("hex")}`;
   private readonly children: ChildProcess[] = [];
@@ -19,6 +25,7 @@ export class NetNs {
   run(argv: string[], options: { input?: string; timeoutMs?: number; user?: string } = {}): SpawnSyncReturns<string> {
     const user = options.user ? ["runuser", "-u", options.user, "--"] : [];
     return spawnSync("ip", ["netns", "exec", this.name, ...user, ...argv], {
+      cwd: NEUTRAL_CWD,
       encoding: "utf8",
       input: options.input,
       timeout: options.timeoutMs ?? 30000,
@@ -28,7 +35,7 @@ export class NetNs {
   /** Starts a long-running process inside the namespace; stopped by dispose(). */
   start(argv: string[], options: { user?: string } = {}): ChildProcess {
     const user = options.user ? ["runuser", "-u", options.user, "--"] : [];
-    const child = spawn("ip", ["netns", "exec", this.name, ...user, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ip", ["netns", "exec", this.name, ...user, ...argv], { stdio: ["ignore", "pipe", "pipe"], cwd: NEUTRAL_CWD });
     this.children.push(child);
     return child;
   }
