@@ -40,12 +40,30 @@ test("every declared key is a setting the program reads, with a description", ()
   }
 });
 
-test("settings Pulumi.yaml cannot type (objects) are the only undeclared ones", () => {
+test("every declared key has a default: the CLI refuses to run a stack that lacks a declared key without one", () => {
+  for (const [key, declaration] of Object.entries(declared)) {
+    expect([key, declaration.default]).not.toEqual([key, undefined]);
+  }
+});
+
+test("the only undeclared settings are objects (which Pulumi.yaml cannot type) and optional ones without a default", () => {
   expect(
     Object.keys(SETTINGS)
       .filter((k) => !(k in declared))
       .sort(),
-  ).toEqual(["apiKeyValues", "apiKeys", "models", "providerApiKeys"]);
+  ).toEqual([
+    "apiKeyValues",
+    "apiKeys",
+    "apiRateLimitPerMinute",
+    "continueKey",
+    "domain",
+    "masterKey",
+    "models",
+    "providerApiKeys",
+    "publicUrl",
+    "tlsCertificate",
+    "tlsKey",
+  ]);
 });
 
 test.each(Object.entries(codeDefaults))("%s: Pulumi.yaml's default is the code's", (key, value) => {
@@ -57,8 +75,4 @@ test("declared types match how the program parses each setting", () => {
   for (const [key, declaration] of Object.entries(declared)) {
     expect([key, (SETTINGS as any)[key].kind]).toEqual([key, kinds[declaration.type]]);
   }
-  expect(declared.masterKey.secret).toBe(true);
-  expect(declared.tlsCertificate.secret).toBe(true);
-  expect(declared.tlsKey.secret).toBe(true);
-  expect(declared.apiRateLimitPerMinute.default).toBeUndefined();
 });
