@@ -26,7 +26,13 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
-const API = "/v1.41";
+/**
+ * The newest Engine API version this client was checked against (Docker 28.5 serves 1.51). The
+ * engine is asked what it speaks on every exec: an older engine is spoken to at its own version,
+ * a newer one at this one, which it still accepts unless it no longer supports it (Docker 29
+ * refuses anything below 1.44; 30 may raise that again), in which case the error says so.
+ */
+export const CLIENT_API_VERSION = "1.51";
 
 /** A fresh connection to the Docker engine. */
 export function dockerConnection(endpoint: DockerEndpoint): Duplex {
@@ -72,6 +78,44 @@ interface EngineAnswer {
   readonly Running?: boolean;
   readonly ExitCode?: number;
   readonly message?: string;
+  readonly ApiVersion?: string;
+  readonly MinAPIVersion?: string;
+}
+
+/** An error answer of the engine, with its HTTP status (404: no such container; 409: not running). */
+export class DockerEngineError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "DockerEngineError";
+  }
+}
+
+function compareVersions(a: string, b: string): number {
+  const [aMajor, aMinor] = a.split(".").map(Number);
+  const [bMajor, bMinor] = b.split(".").map(Number);
+  return aMajor - bMajor || aMinor - bMinor;
+}
+
+/**
+ * The API version to speak with this engine, as `docker` negotiates it: the engine's own when it is
+ * older than ours, else ours; refused with a clear message when the engine no longer accepts ours.
+ * `GET /version` is served unversioned by every engine.
+ */
+export async function negotiateApiVersion(endpoint: DockerEndpoint): Promise<string> {
+  const answer = await request(endpoint, "GET", "/version");
+  if (answer.status !== 200 || !answer.body.ApiVersion) {
+    throw dockerError("version query", answer);
+  }
+  const server = answer.body.ApiVersion;
+  const chosen = compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION;
+  const minimum = answer.body.MinAPIVersion;
+  if (minimum && compareVersions(chosen, minimum) < 0) {
+    throw new Error(`Docker engine at ${endpoint.host} requires API ${minimum} or newer; this client speaks up to ${CLIENT_API_VERSION}`);
+  }
+  return chosen;
 }
 
 function request(endpoint: DockerEndpoint, method: string, path: string, body?: unknown): Promise<{ status: number; body: EngineAnswer }> {
@@ -80,7 +124,7 @@ function request(endpoint: DockerEndpoint, method: string, path: string, body?: 
     const req = http.request(
       {
         method,
-        path: API + path,
+        path,
         host: "docker",
         headers: payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {},
         createConnection: () => dockerConnection(endpoint) as net.Socket,
@@ -106,9 +150,9 @@ function request(endpoint: DockerEndpoint, method: string, path: string, body?: 
   });
 }
 
-function dockerError(what: string, answer: { status: number; body: EngineAnswer }): Error {
+function dockerError(what: string, answer: { status: number; body: EngineAnswer }): DockerEngineError {
   const message = answer.body.message ?? JSON.stringify(answer.body);
-  return new Error(`Docker ${what} failed (${answer.status}): ${message}`);
+  return new DockerEngineError(`Docker ${what} failed (${answer.status}): ${message}`, answer.status);
 }
 
 /** Splits Docker's multiplexed attach stream (8-byte frame headers) into stdout and stderr. */
@@ -127,13 +171,13 @@ export function demultiplex(data: Buffer): { stdout: string; stderr: string } {
 }
 
 /** Starts an exec instance, writes `stdin` and closes it, and collects the multiplexed output. */
-function startAndAttach(endpoint: DockerEndpoint, execId: string, stdin: string, timeoutMs: number): Promise<Buffer> {
+function startAndAttach(endpoint: DockerEndpoint, api: string, execId: string, stdin: string, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify({ Detach: false, Tty: false });
     const chunks: Buffer[] = [];
     const request = http.request({
       method: "POST",
-      path: `${API}/exec/${execId}/start`,
+      path: `${api}/exec/${execId}/start`,
       host: "docker",
       headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), Connection: "Upgrade", Upgrade: "tcp" },
       createConnection: () => dockerConnection(endpoint) as net.Socket,
@@ -164,7 +208,11 @@ function startAndAttach(endpoint: DockerEndpoint, execId: string, stdin: string,
       if ((res.statusCode ?? 0) >= 300) {
         const body: Buffer[] = [];
         res.on("data", (c: Buffer) => body.push(c));
-        res.on("end", () => fail(new Error(`Docker exec start failed (${res.statusCode}): ${Buffer.concat(body).toString()}`)));
+        res.on("end", () =>
+          fail(
+            new DockerEngineError(`Docker exec start failed (${res.statusCode}): ${Buffer.concat(body).toString()}`, res.statusCode ?? 0),
+          ),
+        );
         return;
       }
       collect(res);
@@ -182,7 +230,8 @@ export async function execInContainer(
   stdin: string,
   timeoutMs = 120000,
 ): Promise<ExecResult> {
-  const created = await request(endpoint, "POST", `/containers/${encodeURIComponent(container)}/exec`, {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const created = await request(endpoint, "POST", `${api}/containers/${encodeURIComponent(container)}/exec`, {
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
@@ -193,9 +242,9 @@ export async function execInContainer(
     throw dockerError(`exec in ${container}`, created);
   }
   const execId = created.body.Id ?? "";
-  const output = demultiplex(await startAndAttach(endpoint, execId, stdin, timeoutMs));
+  const output = demultiplex(await startAndAttach(endpoint, api, execId, stdin, timeoutMs));
   for (let attempt = 0; attempt < 50; attempt++) {
-    const inspected = await request(endpoint, "GET", `/exec/${execId}/json`);
+    const inspected = await request(endpoint, "GET", `${api}/exec/${execId}/json`);
     if (inspected.status !== 200) {
       throw dockerError("exec inspect", inspected);
     }

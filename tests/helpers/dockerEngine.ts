@@ -1,5 +1,6 @@
 /**
- * A small Docker Engine API client (unix socket, API v1.41, Node's http; no dependency) and a
+ * A small Docker Engine API client (unix socket, the API version negotiated by lib/dockerExec as the
+ * product's own client does, Node's http; no dependency) and a
  * sandbox that creates containers from the docker provider's recorded ContainerArgs the way
  * terraform-provider-docker does, so a test runs what the program declares rather than a retyped
  * copy:
@@ -26,12 +27,11 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { demultiplex, DockerEndpoint, ExecResult as EngineExecResult, execInContainer } from "../../lib/dockerExec";
+import { demultiplex, DockerEndpoint, ExecResult as EngineExecResult, execInContainer, negotiateApiVersion } from "../../lib/dockerExec";
 
 const execFileAsync = promisify(execFile);
 
 export const DOCKER_SOCKET = process.env.AI_GATEWAY_DOCKER_SOCKET ?? "/var/run/docker.sock";
-export const API_VERSION = "v1.41";
 /** Label on everything the tests create: `docker rm -f $(docker ps -aq --filter label=ai-gateway-test.run)` cleans up by hand. */
 export const RUN_LABEL = "ai-gateway-test.run";
 
@@ -81,15 +81,19 @@ function queryString(query: Query | undefined): string {
   return text ? `?${text}` : "";
 }
 
+let apiVersion: Promise<string> | undefined;
+
 /** One request to the engine; resolves with whatever status it answered. */
-export function dockerRequest(method: string, apiPath: string, options: RequestOptions = {}): Promise<RawResponse> {
+export async function dockerRequest(method: string, apiPath: string, options: RequestOptions = {}): Promise<RawResponse> {
+  apiVersion ??= negotiateApiVersion({ host: `unix://${DOCKER_SOCKET}` });
+  const version = await apiVersion;
   const payload = options.json !== undefined ? Buffer.from(JSON.stringify(options.json)) : options.body;
   const headers: Record<string, string | number> = {};
   if (payload) {
     headers["Content-Type"] = options.json !== undefined ? "application/json" : (options.contentType ?? "application/octet-stream");
     headers["Content-Length"] = payload.length;
   }
-  const requestPath = `/${API_VERSION}${apiPath}${queryString(options.query)}`;
+  const requestPath = `/v${version}${apiPath}${queryString(options.query)}`;
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: DOCKER_SOCKET, method, path: requestPath, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
