@@ -11,7 +11,11 @@ if [ "$node_major" -lt 22 ]; then
   exit 1
 fi
 
-APT_PACKAGES=(postgresql docker.io debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client shellcheck python3-pyflakes)
+# No docker.io: the Docker engine (sid's 28.5; bookworm's 20.10 is too old), its client and the
+# image registry come from a Debian sid rootfs that scripts/build-engine-rootfs.sh builds with
+# debootstrap; scripts/start-dockerd.sh installs that client as /usr/local/bin/docker when the host
+# has no docker client.
+APT_PACKAGES=(postgresql debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client shellcheck python3-pyflakes)
 if [ "$(id -u)" -eq 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -30,7 +34,12 @@ npm ci --no-audit --no-fund
 
 if [ "$(id -u)" -eq 0 ]; then
   scripts/build-test-rootfs.sh
+  # The engine on /var/run/docker.sock and the registry on 127.0.0.1:5000 (both from the sid rootfs,
+  # both kept when already up), then the four images pushed there (rebuilt only when their inputs
+  # changed).
   scripts/start-dockerd.sh
+  scripts/start-registry.sh
+  scripts/build-images.sh
 fi
 
 npm test

@@ -49,7 +49,7 @@ export const requirements = {
   docker: (): Requirement => ({
     name: "a Docker engine",
     met: commandWorks("docker", ["info"]),
-    hint: "apt-get install docker.io and run `sudo scripts/start-dockerd.sh`",
+    hint: "run `sudo scripts/start-dockerd.sh` (a current engine from a Debian sid rootfs)",
   }),
   dnsmasq: (): Requirement => ({
     name: "dnsmasq",

@@ -1,12 +1,15 @@
 /**
  * The one image every container test runs: the Debian sid root filesystem built by
- * scripts/build-test-rootfs.sh (nginx 1.30, python3, PostgreSQL, busybox wget), imported with
- * `docker import` because this machine has no image registry. The program's own images are mocked
- * (their ids are fake), so tests substitute this image and, where the real image's program cannot
- * run here, a stand-in from tests/fixtures/docker.
+ * scripts/build-test-rootfs.sh (nginx 1.30, python3, PostgreSQL, busybox wget). The program's own
+ * images are mocked (their ids are fake), so tests substitute this image and, where the real
+ * image's program cannot run here, a stand-in from tests/fixtures/docker.
  *
- * The image is imported once per rootfs and reused: its tag is derived from the rootfs directory's
- * name (which changes whenever the build script's package list does) and from what this file adds.
+ * The rootfs is imported once, by `scripts/build-images.sh --base`, as the base layer the local
+ * registry's images (scripts/build-images.sh, tests/helpers/registryImages.ts) are built on too, so
+ * the engine stores it once. This image is that base plus the config below (no layer of its own),
+ * built with the legacy builder. It is reused: its tag is derived from the base's (which changes
+ * with the rootfs directory's name, i.e. the build script's package list) and from what this file
+ * adds.
  */
 import { execFile } from "child_process";
 import * as crypto from "crypto";
@@ -15,6 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { imageExists, sleep } from "./dockerEngine";
+import { ROOT } from "./program";
 import { testRootfs } from "./requirements";
 
 const execFileAsync = promisify(execFile);
@@ -22,7 +26,7 @@ const execFileAsync = promisify(execFile);
 export const TEST_IMAGE_REPOSITORY = "ai-gateway-test/runtime";
 
 /** Bumped when what this file adds to the rootfs changes, so a stale image is not reused. */
-const RECIPE_VERSION = "3";
+const RECIPE_VERSION = "4";
 
 /** The PostgreSQL major version installed in the rootfs (the highest, if several). */
 export function rootfsPostgresMajor(rootfs: string): string {
@@ -38,7 +42,7 @@ export function rootfsPostgresMajor(rootfs: string): string {
 }
 
 /**
- * Image config the real images have and a bare `docker import` lacks. postgres:16 appends its bin
+ * Image config the real images have and the base lacks. postgres:16 appends its bin
  * directory to PATH (runtime-facts.md D: "pg_isready and psql are available"); the nginx, LiteLLM
  * and Open WebUI images find wget and python3 on the standard PATH.
  */
@@ -64,7 +68,7 @@ function assertFullPython(rootfs: string): void {
 }
 
 /**
- * Serializes imports across jest workers (test files run in parallel): a lock directory, stolen
+ * Serializes image builds across jest workers (test files run in parallel): a lock directory, stolen
  * when older than the longest an import takes.
  */
 async function withLock<T>(name: string, body: () => Promise<T>): Promise<T> {
@@ -103,12 +107,29 @@ function tryLock(lock: string): boolean {
 let cached: Promise<string> | undefined;
 
 /**
- * Returns the test image's reference (`ai-gateway-test/runtime:<hash>`), importing the rootfs first
- * if no image with that tag exists. /proc, /sys and /dev contents are left out: Docker provides them.
+ * Returns the test image's reference (`ai-gateway-test/runtime:<hash>`), building it first if no
+ * image with that tag exists.
  */
 export function testImage(): Promise<string> {
   cached ??= ensureTestImage();
   return cached;
+}
+
+/**
+ * The rootfs imported as an image (`ai-gateway-images/base:<hash>`; without /proc, /sys and /dev
+ * contents, which Docker provides, nor apt's caches), importing it if needed.
+ */
+export async function baseImage(rootfs: string): Promise<string> {
+  const { stdout } = await execFileAsync("bash", [path.join(ROOT, "scripts", "build-images.sh"), "--base"], {
+    env: { ...process.env, AI_GATEWAY_TEST_ROOTFS: rootfs },
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const ref = stdout.trim().split("\n").pop() ?? "";
+  if (!ref.startsWith("ai-gateway-images/base:")) {
+    throw new Error(`scripts/build-images.sh --base printed no base image reference: ${stdout}`);
+  }
+  return ref;
 }
 
 async function ensureTestImage(): Promise<string> {
@@ -116,10 +137,12 @@ async function ensureTestImage(): Promise<string> {
   if (!rootfs) {
     throw new Error("no test rootfs: run scripts/build-test-rootfs.sh");
   }
+  assertFullPython(rootfs);
+  const base = await baseImage(rootfs);
   const changes = imageChanges(rootfs);
   const key = crypto
     .createHash("sha256")
-    .update(JSON.stringify([path.basename(rootfs), changes, RECIPE_VERSION]))
+    .update(JSON.stringify([base, changes, RECIPE_VERSION]))
     .digest("hex")
     .slice(0, 12);
   const ref = `${TEST_IMAGE_REPOSITORY}:${key}`;
@@ -130,24 +153,21 @@ async function ensureTestImage(): Promise<string> {
     if (await imageExists(ref)) {
       return ref;
     }
-    assertFullPython(rootfs);
-    // Not the rootfs's build marker, nor what Docker provides (/proc, /sys, /dev contents).
-    const excludes = ["./.complete", "./proc/*", "./sys/*", "./dev/*"].map((p) => `--exclude=${p}`);
-    const tarArgs = ["--numeric-owner", ...excludes, "-C", rootfs, "-cf", "-", "."];
-    // bash gets $1 = the tag and then tar's arguments; the --change flags are quoted into an array.
-    const changeArgs = changes.map((c) => shellQuote(`--change=${c}`)).join(" ");
-    const script = `set -o pipefail; changes=(${changeArgs}); tar "\${@:2}" | docker import "\${changes[@]}" - "$1" >/dev/null`;
-    await execFileAsync("bash", ["-c", script, "docker-import", ref, ...tarArgs], {
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), "ai-gateway-test-image-"));
+    try {
+      fs.writeFileSync(path.join(context, "Dockerfile"), [`FROM ${base}`, ...changes].join("\n") + "\n");
+      // The legacy builder: it needs no buildx plugin, and config-only steps add no layer.
+      await execFileAsync("docker", ["build", "-q", "-t", ref, context], {
+        env: { ...process.env, DOCKER_BUILDKIT: "0" },
+        timeout: 600_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    } finally {
+      fs.rmSync(context, { recursive: true, force: true });
+    }
     if (!(await imageExists(ref))) {
-      throw new Error(`docker import did not produce ${ref}`);
+      throw new Error(`docker build did not produce ${ref}`);
     }
     return ref;
   });
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
