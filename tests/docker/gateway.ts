@@ -154,12 +154,22 @@ export function runPostgres(target: StackTarget, options: RunOptions = {}): Prom
   });
 }
 
+/**
+ * LiteLLM with its keys in memory: these container tests start it without waiting for (or without)
+ * PostgreSQL, which the real LiteLLM, like the stand-in in its default mode, refuses at start. The
+ * end-to-end suite runs the stand-in with its keys in PostgreSQL, in the order the program sets.
+ */
 export function runLitellm(target: StackTarget, options: RunOptions = {}): Promise<TestContainer> {
-  return runService(target, target.specs.litellm, options, {
-    entrypoint: [...ENTRYPOINTS.litellm],
-    user: LITELLM_IMAGE_USER,
-    extraUploads: standinUploads(),
-  });
+  return runService(
+    target,
+    target.specs.litellm,
+    { ...options, env: ["STANDIN_KEYS=memory", ...(options.env ?? [])] },
+    {
+      entrypoint: [...ENTRYPOINTS.litellm],
+      user: LITELLM_IMAGE_USER,
+      extraUploads: standinUploads(),
+    },
+  );
 }
 
 export function runOpenWebui(target: StackTarget, options: RunOptions = {}): Promise<TestContainer> {

@@ -1,6 +1,7 @@
 /**
  * Starts the LiteLLM stand-in (tests/fixtures/docker/litellm_standin.py, which lists the LiteLLM
- * behaviours it reproduces) on the host, on a free loopback port.
+ * behaviours it reproduces) on the host, on a free loopback port. Its keys live in memory unless
+ * the options give it a DATABASE_URL (then in PostgreSQL, as LiteLLM's do).
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -17,18 +18,36 @@ export interface Standin {
   control(body: Record<string, unknown>): Promise<{ db: string; keys: number }>;
   calls(): Promise<{ method: string; path: string }[]>;
   info(key: string): Promise<{ status: number; body: any }>;
-  stop(): void;
+  /** Stops the process (supervisor and server); resolves once it has exited. */
+  stop(): Promise<void>;
 }
 
-export async function startStandin(masterKey = "sk-master-key-for-tests-0123456789abcdef"): Promise<Standin> {
+export interface StandinOptions {
+  /** Environment on top of this process's, e.g. DATABASE_URL. */
+  readonly env?: Record<string, string>;
+}
+
+/** The stand-in's environment: this process's, less any key-store setting of its own, plus `env`. */
+export function standinEnv(masterKey: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  delete inherited.DATABASE_URL;
+  delete inherited.STANDIN_KEYS;
+  return { ...inherited, LITELLM_MASTER_KEY: masterKey, PORT: "0", HOST: "127.0.0.1", ...env };
+}
+
+export async function startStandin(masterKey = "sk-master-key-for-tests-0123456789abcdef", options: StandinOptions = {}): Promise<Standin> {
   // Its knob files (health override, server pid) in a directory of its own, not the host's /tmp.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-litellm-standin-"));
   const child: ChildProcess = spawn("python3", [STANDIN_SCRIPT], {
-    env: { ...process.env, LITELLM_MASTER_KEY: masterKey, PORT: "0", HOST: "127.0.0.1", STANDIN_RUN_DIR: runDir },
+    env: { ...standinEnv(masterKey, options.env), STANDIN_RUN_DIR: runDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const stop = () => {
-    child.kill();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill();
+      await exited;
+    }
     fs.rmSync(runDir, { recursive: true, force: true });
   };
   // stderr is the request log: kept for an error message, never printed.
@@ -49,8 +68,8 @@ export async function startStandin(masterKey = "sk-master-key-for-tests-01234567
       clearTimeout(timer);
       reject(new Error(`stand-in exited with ${code}:\n${log}`));
     });
-  }).catch((e) => {
-    stop();
+  }).catch(async (e) => {
+    await stop();
     throw e;
   });
   const url = `http://127.0.0.1:${port}`;
