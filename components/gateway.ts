@@ -167,8 +167,9 @@ export class Gateway extends pulumi.ComponentResource {
         uiPassword: this.secrets.litellmUiPassword,
         providerApiKeys: args.providerApiKeys,
         labels,
+        startAfter: [this.postgres.container],
       },
-      { ...inGateway, dependsOn: [this.postgres.container] },
+      inGateway,
     );
 
     this.keys = new VirtualKeys(

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DockerEndpoint, execInContainer } from "../lib/dockerExec";
+import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
 import { KeyRecord } from "../lib/virtualKeys";
 
 /** A declared key with its value. */
@@ -29,6 +29,19 @@ interface ReconcileResult {
 }
 
 const EXIT_REASONS: Record<number, string> = { 1: "LiteLLM refused a call", 2: "LiteLLM could not be reached", 3: "bad input" };
+/** runtime/litellm_keys.py's exit status when LiteLLM did not answer inside its container. */
+const LITELLM_UNREACHABLE = 2;
+
+/** The script ran and failed; `exitCode` says how (EXIT_REASONS). */
+class ReconcileError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = "ReconcileError";
+  }
+}
 
 /**
  * Runs the reconciliation script inside the LiteLLM container. Secrets travel on stdin (never a
@@ -44,7 +57,10 @@ async function reconcile(
   const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
   if (result.exitCode !== 0) {
     const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
-    throw new Error(`LiteLLM key registration failed (${reason}): ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new ReconcileError(
+      `LiteLLM key registration failed (${reason}): ${result.stderr.trim() || result.stdout.trim()}`,
+      result.exitCode,
+    );
   }
   return JSON.parse(result.stdout) as ReconcileResult;
 }
@@ -59,6 +75,18 @@ function declaration(state: KeyRegistrationState): string {
 function removed(olds: KeyRegistrationState, news: KeyRegistrationState): { alias: string; key: string }[] {
   const kept = new Set(news.keys.map((k) => k.key));
   return olds.keys.filter((k) => !kept.has(k.key)).map((k) => ({ alias: k.alias, key: k.key }));
+}
+
+/**
+ * Whether a failed removal only means LiteLLM cannot be asked: its container is gone (404), not
+ * running or restarting (409), or LiteLLM inside it does not answer. Anything else (an unreachable
+ * engine, LiteLLM refusing the call) stops `pulumi destroy`, which then says why.
+ */
+export function keysOutOfReach(error: unknown): boolean {
+  // Duck-typed rather than instanceof: the provider's code is serialized into the stack's state and
+  // later runs from there, where class identity is not guaranteed to survive.
+  const { status, exitCode } = error as Partial<DockerEngineError & ReconcileError>;
+  return status === 404 || status === 409 || exitCode === LITELLM_UNREACHABLE;
 }
 
 /**
@@ -95,10 +123,11 @@ export const keyRegistrationProvider: pulumi.dynamic.ResourceProvider = {
     try {
       await reconcile({ ...props, keys: [] }, "apply", removed(props, { ...props, keys: [] }));
     } catch (e) {
-      // A LiteLLM container that is already gone took its keys' only use with it.
-      if (!/No such container/.test((e as Error).message)) {
+      if (!keysOutOfReach(e)) {
         throw e;
       }
+      // LiteLLM is gone, stopped, restarting or down, and is deleted right after this. Keys left in
+      // a kept database are removed by the next deployment's registration (it takes over its aliases).
     }
   },
 };

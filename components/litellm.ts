@@ -31,12 +31,17 @@ export interface LitellmArgs {
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Labels on the container. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Resources the container is created after, e.g. the PostgreSQL container (created only once
+   * healthy). Only the container waits: its image is pulled meanwhile. Default none.
+   */
+  readonly startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
  * The LiteLLM proxy: one OpenAI-compatible API in front of the providers, with virtual keys and
- * budgets kept in PostgreSQL. Pass `dependsOn: [postgres container]` so it is created only once
- * PostgreSQL is healthy.
+ * budgets kept in PostgreSQL. Pass `startAfter: [postgres container]` so it is created only once
+ * PostgreSQL is healthy (a `dependsOn` on the component would also hold back the image pull).
  */
 export class Litellm extends pulumi.ComponentResource {
   public readonly container: docker.Container;
@@ -74,7 +79,7 @@ export class Litellm extends pulumi.ComponentResource {
         healthcheck: litellmHealthcheck(),
         labels: { ...args.labels, "ai-gateway.service": "litellm" },
       },
-      { parent: this, dependsOn: opts?.dependsOn },
+      { parent: this, dependsOn: args.startAfter },
     ).container;
 
     this.registerOutputs({ containerName: this.container.name });

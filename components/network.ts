@@ -26,6 +26,9 @@ export class PrivateNetwork extends pulumi.ComponentResource {
       {
         name: args.networkName,
         driver: "bridge",
+        // Explicit, because the provider reads it back: on a daemon whose default-network-opts
+        // enable IPv6, an unset value would diff on every run and replace the network.
+        ipv6: false,
         labels: dockerLabels(args.labels ?? {}),
       },
       { parent: this },

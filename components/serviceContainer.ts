@@ -62,7 +62,7 @@ export function serviceContainer(
       // Without an explicit memorySwap Docker sets twice the memory, which reads back as a diff.
       memorySwap: args.memoryMb,
       shmSize: args.shmSizeMb,
-      securityOpts: ["no-new-privileges:true"],
+      securityOpts: ["no-new-privileges=true"],
       healthcheck: dockerHealthcheck(args.healthcheck),
       wait: true,
       waitTimeout: waitTimeoutSeconds(args.healthcheck),
@@ -81,16 +81,26 @@ export function serviceContainer(
       // A fixed name and fixed host ports cannot exist twice: remove the old container first.
       deleteBeforeReplace: true,
       // The provider ignores healthcheck edits on update (terraform-provider-docker#988).
-      replaceOnChanges: ["healthcheck"],
+      // "#initerror": a container that missed its health wait is recorded with an initialization
+      // error; without this the next `up` would accept it with an empty update and never wait
+      // again. With it, that `up` re-creates the container and waits for it.
+      replaceOnChanges: ["healthcheck", "#initerror"],
     },
   );
   return { image, container };
 }
 
 /**
- * A named data volume. Its inputs are constants, so no config change can replace it; it is kept on
+ * A named data volume that nothing but `pulumi destroy` of an ephemeral stack removes. Its name
+ * comes from the stack name (or `namePrefix`), which can change (`pulumi stack rename`); since a
+ * new name would replace the volume with an empty one, its inputs are fixed at creation
+ * (`ignoreChanges`) and the containers keep mounting the volume that holds the data. It is kept on
  * `pulumi destroy` (left in Docker, with its data) unless the stack is ephemeral.
  */
 export function dataVolume(name: string, volumeName: string, ephemeral: boolean, parent: pulumi.Resource): docker.Volume {
-  return new docker.Volume(name, { name: volumeName, driver: "local" }, { parent, retainOnDelete: !ephemeral });
+  return new docker.Volume(
+    name,
+    { name: volumeName, driver: "local" },
+    { parent, retainOnDelete: !ephemeral, ignoreChanges: ["name", "driver"] },
+  );
 }

@@ -53,7 +53,7 @@ describeWith("provider inputs -> Docker Engine API", [], () => {
       Memory: 512 * MB,
       MemorySwap: 512 * MB,
       ShmSize: 128 * MB,
-      SecurityOpt: ["no-new-privileges:true"],
+      SecurityOpt: ["no-new-privileges=true"],
       RestartPolicy: { Name: "unless-stopped", MaximumRetryCount: 0 },
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
       PortBindings: undefined,

@@ -122,7 +122,7 @@ describeWith("PostgreSQL container from the program's spec", [requirements.docke
     expect(info.HostConfig.Memory).toBe(profile.postgres.memoryMb * MB);
     expect(info.HostConfig.MemorySwap).toBe(info.HostConfig.Memory);
     expect(info.HostConfig.ShmSize).toBe(profile.postgres.shmSizeMb * MB);
-    expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges:true");
+    expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges=true");
     expect(info.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(info.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { ...LOG_OPTIONS } });
     expect(info.Config.StopTimeout).toBe(60);

@@ -104,7 +104,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.restart).toBe("unless-stopped");
     expect(i.logDriver).toBe("json-file");
     expect(i.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
-    expect(i.securityOpts).toEqual(["no-new-privileges:true"]);
+    expect(i.securityOpts).toEqual(["no-new-privileges=true"]);
     expect(i.memorySwap).toBe(i.memory);
     expect(i.networkMode).toBe("bridge");
     expect(i.networksAdvanced).toEqual([{ name: `${prefix}-net`, aliases: [service] }]);
@@ -115,7 +115,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     }
     expect(i.healthcheck.retries).toBeGreaterThan(0);
     expect(c.options.deleteBeforeReplace).toBe(true);
-    expect(c.options.replaceOnChanges).toEqual(["healthcheck"]);
+    expect(c.options.replaceOnChanges).toEqual(["healthcheck", "#initerror"]);
   });
 
   test.each([
