@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need and runs them all: lint, format, type-check, unit tests under
-# Pulumi mocks, and runtime tests against real nginx, PostgreSQL, python3 and a Docker engine.
+# Pulumi mocks, runtime tests against real nginx, PostgreSQL, python3 and a Docker engine, and the
+# end-to-end suite: the real Pulumi CLI deploying the gateway to that engine.
 # This is the README's test command; CI (.ci/run) calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,9 @@ else
 fi
 
 npm ci --no-audit --no-fund
+
+# The Pulumi CLI and providers the end-to-end suite deploys with, built from Go modules (cached).
+scripts/pulumi-toolchain.sh
 
 if [ "$(id -u)" -eq 0 ]; then
   scripts/build-test-rootfs.sh

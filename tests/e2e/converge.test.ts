@@ -1,0 +1,283 @@
+/**
+ * The medium stack, deployed for real: the Pulumi CLI and providers (scripts/pulumi-toolchain.sh)
+ * bring it up from nothing on the Docker engine, then show it converged (preview, up and refresh
+ * change nothing).
+ */
+import * as fs from "fs";
+import * as https from "https";
+import * as path from "path";
+import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE } from "../../lib/nginxConf";
+import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
+import { ROOT } from "../helpers/program";
+import { changes, docker, dockerExec, eventually, inspect, request, Stack, Workspace } from "./harness";
+import {
+  allHealthy,
+  freshRegistryImages,
+  IMAGES,
+  names,
+  promisedChanges,
+  publicChecks,
+  readMarkers,
+  readmeChangeTable,
+  removeLeftovers,
+  SERVICES,
+  useLocalImages,
+  virtualKeys,
+  writeMarkers,
+} from "./gateway";
+import { describeE2E } from "./requirements";
+
+const TLS_DOMAIN = "gateway.e2e.test";
+const HTTPS_PORT = 8443;
+
+/** A GET over HTTPS to 127.0.0.1 with the gateway's domain as SNI and Host. */
+function httpsGet(
+  port: number,
+  urlPath: string,
+): Promise<{ status: number; headers: Record<string, unknown>; subject: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        servername: TLS_DOMAIN,
+        headers: { Host: TLS_DOMAIN },
+        rejectUnauthorized: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        const subject = String((res.socket as import("tls").TLSSocket).getPeerCertificate().subject.CN);
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, subject, body: Buffer.concat(chunks).toString() }),
+        );
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+describeE2E("medium stack: pulumi up from nothing, then converged", () => {
+  const workspace = new Workspace("converge");
+  const stack: Stack = workspace.stack("medium");
+  const n = names("medium");
+  let outputs: Record<string, any>;
+
+  beforeAll(async () => {
+    await removeLeftovers("medium", { volumes: true });
+    await freshRegistryImages();
+    await stack.init();
+    await useLocalImages(stack);
+  });
+
+  afterAll(async () => {
+    await stack.destroy({ allowFailure: true });
+    await removeLeftovers("medium", { volumes: true });
+    workspace.remove();
+  });
+
+  test("pulumi up pulls the images from the registry, creates every resource, and every container turns healthy", async () => {
+    for (const image of Object.values(IMAGES)) {
+      expect([image, (await docker(["image", "inspect", image], { allowFailure: true })).code]).toEqual([image, 1]);
+    }
+    const { steps } = await stack.up();
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.filter((s) => s.op !== "create")).toEqual([]);
+    for (const image of Object.values(IMAGES)) {
+      const pulled = JSON.parse((await docker(["image", "inspect", image])).stdout)[0];
+      expect(pulled.RepoDigests.some((d: string) => d.startsWith(image.replace(/:[^:/]+$/, "@sha256:")))).toBe(true);
+    }
+    expect(await allHealthy("medium")).toEqual({ postgres: "healthy", litellm: "healthy", "open-webui": "healthy", nginx: "healthy" });
+    outputs = await stack.outputs();
+  });
+
+  test("through nginx: Open WebUI on /, the API takes each virtual key and refuses a missing or wrong one, management is refused", async () => {
+    const keys = virtualKeys(outputs);
+    expect(Object.keys(keys).sort()).toEqual(["agents", "open-webui"]);
+    const checks = await publicChecks("http://127.0.0.1:8080", keys);
+    // The stand-in names its container's host name: nginx reached this stack's Open WebUI.
+    expect(checks.openWebui.body).toContain((await inspect(n.container("open-webui"))).Config.Hostname);
+    expect(checks.withKey).toEqual({ agents: 200, "open-webui": 200 });
+    expect(checks.missingKey).toBe(401);
+    expect(checks.wrongKey).toBe(401);
+    expect(checks.management).toBe(403);
+  });
+
+  test("the admin listener answers on 127.0.0.1 only", async () => {
+    const nginx = await inspect(n.container("nginx"));
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = nginx.HostConfig.PortBindings;
+    const admin = Object.values(bindings)
+      .flat()
+      .filter((b) => b.HostPort === "4001");
+    expect(admin).toEqual([{ HostIp: "127.0.0.1", HostPort: "4001" }]);
+    const answer = await request("http://127.0.0.1:4001/key/info?key=x", {
+      headers: { Authorization: `Bearer ${outputs.litellmMasterKey}` },
+    });
+    expect(answer.status).toBe(404);
+    // Not on any other address of this host.
+    const addresses = (await docker(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])).stdout.trim();
+    await expect(request(`http://${addresses}:4001/`)).rejects.toThrow(/ECONNREFUSED|did not answer/);
+  });
+
+  test("converged: preview plans nothing, a second up changes nothing, refresh finds nothing", async () => {
+    await stack.expectNoChanges();
+    const { steps } = await stack.up();
+    expect(changes(steps)).toEqual([]);
+    await stack.refresh(["--expect-no-changes"]);
+    await stack.expectNoChanges();
+  });
+
+  describe("each change changes exactly what the README says, keeps the data, and converges", () => {
+    const table = readmeChangeTable(fs.readFileSync(path.join(ROOT, "README.md"), "utf8"));
+    const admin = (pathAndQuery: string, init: { method?: string; body?: string } = {}) =>
+      request(`http://127.0.0.1:4001${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${outputs.litellmMasterKey}` } });
+    const bumpedNginx = IMAGES.nginxImage.replace(/:[^:/]+$/, ":1.30.6-alpine");
+
+    beforeAll(async () => {
+      await writeMarkers("medium", "before-changes");
+      // A new pin must be a different image: the same image under a new tag would not change the container.
+      const base = (await docker(["create", IMAGES.nginxImage])).stdout.trim();
+      await docker(["commit", "--change", "LABEL ai-gateway.e2e=bumped", base, bumpedNginx]);
+      await docker(["rm", base]);
+      await docker(["push", bumpedNginx]);
+      await docker(["image", "rm", bumpedNginx]);
+    });
+
+    /** Makes a change, checks the planned steps against the README row, applies it, and checks convergence and data. */
+    async function change(
+      row: string,
+      marker: string,
+      configure: () => Promise<void>,
+      subject?: Parameters<typeof promisedChanges>[1],
+    ): Promise<void> {
+      expect(table).toHaveProperty([row]);
+      await configure();
+      const planned = changes(await stack.previewSteps());
+      expect(planned).toEqual(promisedChanges(table[row], subject));
+      const { steps } = await stack.up();
+      expect(changes(steps)).toEqual(planned);
+      await stack.expectNoChanges();
+      await allHealthy("medium");
+      const kept = await readMarkers("medium");
+      expect(kept.postgres).toContain("before-changes");
+      expect(kept.openWebui).toContain("before-changes");
+      await writeMarkers("medium", marker);
+      outputs = await stack.outputs();
+    }
+
+    test("profile medium -> large: LiteLLM runs 6 workers with the large limits", async () => {
+      await change("`profile`", "large", () => stack.set("profile", "large"));
+      const litellm = await inspect(n.container("litellm"));
+      expect(litellm.Config.Cmd).toEqual(expect.arrayContaining(["--num_workers", "6"]));
+      expect(litellm.HostConfig.Memory).toBe(outputs.effectiveProfile.memoryMb.litellm * 1024 * 1024);
+      expect(outputs.effectiveProfile.name).toBe("large");
+    });
+
+    test("profile large -> small", async () => {
+      await change("`profile`", "small", () => stack.set("profile", "small"));
+      expect((await inspect(n.container("open-webui"))).HostConfig.Memory).toBe(outputs.effectiveProfile.memoryMb.openWebui * 1024 * 1024);
+    });
+
+    test("budget test -> prod: the keys' budgets follow, the LiteLLM config says $200", async () => {
+      await change("`budget`", "budget", () => stack.set("budget", "prod"));
+      const info = JSON.parse((await admin(`/key/info?key=${outputs.apiKeys.agents}`)).body).info;
+      expect(info.max_budget).toBe(200);
+      expect(await dockerExec(n.container("litellm"), ["cat", "/app/config.yaml"])).toMatch(/max_budget: 200\b/);
+    });
+
+    test("adding an apiKeys consumer creates its key, which the API then accepts", async () => {
+      await change(
+        "add an `apiKeys` entry",
+        "add-key",
+        async () => {
+          await stack.set("apiKeys[0].name", "agents", { path: true });
+          await stack.set("apiKeys[1].name", "ci", { path: true });
+          await stack.set("apiKeys[1].maxBudget", "5", { path: true });
+        },
+        { consumer: "ci" },
+      );
+      expect(Object.keys(outputs.apiKeys).sort()).toEqual(["agents", "ci"]);
+      expect((await publicChecks("http://127.0.0.1:8080", { ci: outputs.apiKeys.ci })).withKey.ci).toBe(200);
+      expect(JSON.parse((await admin(`/key/info?key=${outputs.apiKeys.ci}`)).body).info.max_budget).toBe(5);
+    });
+
+    test("removing it deletes its key: the API refuses it", async () => {
+      const removedKey = outputs.apiKeys.ci;
+      await change("remove an `apiKeys` entry", "remove-key", () => stack.unset("apiKeys[1]", { path: true }), { consumer: "ci" });
+      expect(Object.keys(outputs.apiKeys)).toEqual(["agents"]);
+      expect(
+        (await request("http://127.0.0.1:8080/api/litellm/v1/models", { headers: { Authorization: `Bearer ${removedKey}` } })).status,
+      ).toBe(401);
+      expect((await admin(`/key/info?key=${removedKey}`)).status).toBe(404);
+    });
+
+    test("an image pin bump replaces that image and its container only", async () => {
+      await change("an image pin, e.g. `nginxImage`", "image", () => stack.set("nginxImage", bumpedNginx), { service: "nginx" });
+      expect((await inspect(n.container("nginx"))).Config.Labels["ai-gateway.e2e"]).toBe("bumped");
+    });
+
+    test("httpPort 8080 -> 8090: the gateway answers on the new port only", async () => {
+      await change("`httpPort`", "port", () => stack.set("httpPort", "8090"));
+      expect(outputs.openWebuiUrl).toBe("http://127.0.0.1:8090/");
+      expect((await publicChecks("http://127.0.0.1:8090", virtualKeys(outputs))).withKey).toEqual({ agents: 200, "open-webui": 200 });
+      await expect(request("http://127.0.0.1:8080/")).rejects.toThrow(/ECONNREFUSED/);
+    });
+
+    test("tls on: HTTPS with the stack's certificate and HSTS, plain HTTP redirects, the key file is root's only", async () => {
+      const certificate = selfSignedCertificate([TLS_DOMAIN]);
+      await change("`tls` on or off (with `domain`, certificate, key)", "tls-on", async () => {
+        await stack.set("tls", "true");
+        await stack.set("domain", TLS_DOMAIN);
+        await stack.set("httpsPort", String(HTTPS_PORT));
+        await stack.set("tlsCertificate", certificate.cert, { secret: true });
+        await stack.set("tlsKey", certificate.key, { secret: true });
+      });
+      expect(outputs.openWebuiUrl).toBe(`https://${TLS_DOMAIN}:${HTTPS_PORT}/`);
+      const page = await eventually("HTTPS", 60_000, async () => {
+        const answer = await httpsGet(HTTPS_PORT, "/");
+        return answer.status === 200 ? answer : undefined;
+      });
+      expect(page.subject).toBe(TLS_DOMAIN);
+      expect(String(page.headers["strict-transport-security"])).toMatch(/max-age=\d{8}/);
+      const redirect = await request("http://127.0.0.1:8090/some/page", { headers: { Host: TLS_DOMAIN } });
+      expect([301, 308]).toContain(redirect.status);
+      expect(redirect.headers.location).toBe(`https://${TLS_DOMAIN}:${HTTPS_PORT}/some/page`);
+      const modes = await dockerExec(n.container("nginx"), ["stat", "-c", "%n %a %u", NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE]);
+      expect(modes.trim().split("\n")).toEqual([`${NGINX_TLS_CERTIFICATE_FILE} 644 0`, `${NGINX_TLS_KEY_FILE} 600 0`]);
+    });
+
+    test("tls off: plain HTTP again", async () => {
+      await change("`tls` on or off (with `domain`, certificate, key)", "tls-off", async () => {
+        await stack.set("tls", "false");
+        for (const key of ["domain", "httpsPort", "tlsCertificate", "tlsKey"]) {
+          await stack.unset(key);
+        }
+      });
+      expect(outputs.openWebuiUrl).toBe("http://127.0.0.1:8090/");
+      expect((await request("http://127.0.0.1:8090/")).status).toBe(200);
+      await expect(httpsGet(HTTPS_PORT, "/")).rejects.toThrow(/ECONNREFUSED/);
+    });
+
+    test("adminPort 4001 -> 4011 moves the admin listener", async () => {
+      await change("`adminPort`", "admin-port", () => stack.set("adminPort", "4011"));
+      expect(outputs.adminUiUrl).toBe("http://127.0.0.1:4011/ui");
+      expect(
+        (await request("http://127.0.0.1:4011/key/info?key=x", { headers: { Authorization: `Bearer ${outputs.litellmMasterKey}` } }))
+          .status,
+      ).toBe(404);
+    });
+  });
+
+  test("every container carries the stack's labels and the hardening the README promises", async () => {
+    for (const service of SERVICES) {
+      const info = await inspect(n.container(service));
+      expect(info.Config.Labels["ai-gateway.gateway"]).toBe(n.prefix);
+      expect(info.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
+      expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges=true"]);
+      expect(info.HostConfig.Memory).toBe(info.HostConfig.MemorySwap);
+      expect(info.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-file": "3", "max-size": "10m" } });
+    }
+  });
+});

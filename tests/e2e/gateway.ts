@@ -1,0 +1,184 @@
+/**
+ * What the end-to-end tests know about a deployed gateway: its Docker names, its images in the
+ * local registry, and checks of what users see (healthy containers, nginx's routes, kept data).
+ */
+import { REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
+import { Answer, docker, dockerExec, eventually, inspect, psql, request, Stack } from "./harness";
+
+/** The stack settings that point the gateway at the local registry's images. */
+export const IMAGES = {
+  litellmImage: REGISTRY_IMAGES.litellm,
+  openWebuiImage: REGISTRY_IMAGES.openWebui,
+  postgresImage: REGISTRY_IMAGES.postgres,
+  nginxImage: REGISTRY_IMAGES.nginx,
+} as const;
+
+/**
+ * Makes sure the registry serves the program's images as this checkout builds them, and that the
+ * engine holds no copy of them, so that the next `up` pulls them (RemoteImage pulls only what the
+ * engine lacks). Copies used by a container are left (`docker image rm` refuses them).
+ */
+export async function freshRegistryImages(): Promise<void> {
+  await registryImages();
+  await docker(["image", "rm", ...Object.values(REGISTRY_IMAGES)], { allowFailure: true });
+}
+
+/** Points a stack at the local registry's images (the only change to a stack file the suite needs). */
+export async function useLocalImages(stack: Stack): Promise<void> {
+  for (const [key, value] of Object.entries(IMAGES)) {
+    await stack.set(key, value);
+  }
+}
+
+export const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** The gateway's Docker names for a stack of the `ai-gateway` program. */
+export function names(stack: string) {
+  const prefix = `ai-gateway-${stack}`;
+  return {
+    prefix,
+    container: (service: Service) => `${prefix}-${service}`,
+    volumes: [`${prefix}-open-webui-data`, `${prefix}-postgres-data`],
+    network: `${prefix}-net`,
+    label: `ai-gateway.gateway=${prefix}`,
+  };
+}
+
+/** Waits until every container of the stack reports healthy (they already did once `up` returned). */
+export async function allHealthy(stack: string): Promise<Record<Service, string>> {
+  const n = names(stack);
+  const states = {} as Record<Service, string>;
+  for (const service of SERVICES) {
+    states[service] = await eventually(`${n.container(service)} healthy`, 120_000, async () => {
+      const info = await inspect(n.container(service));
+      return info.State.Health?.Status === "healthy" ? "healthy" : undefined;
+    });
+  }
+  return states;
+}
+
+/** A row in PostgreSQL and a file in Open WebUI's data volume, to show a change kept them. */
+export async function writeMarkers(stack: string, marker: string): Promise<void> {
+  const n = names(stack);
+  await psql(n.container("postgres"), "CREATE TABLE IF NOT EXISTS e2e_marker (name text PRIMARY KEY)");
+  await psql(n.container("postgres"), `INSERT INTO e2e_marker VALUES ('${marker}') ON CONFLICT DO NOTHING`);
+  await dockerExec(n.container("open-webui"), ["sh", "-c", `echo ${marker} >> /app/backend/data/e2e-marker`]);
+}
+
+export async function readMarkers(stack: string): Promise<{ postgres: string[]; openWebui: string[] }> {
+  const n = names(stack);
+  const rows = await psql(n.container("postgres"), "SELECT name FROM e2e_marker ORDER BY name");
+  const file = await dockerExec(n.container("open-webui"), ["cat", "/app/backend/data/e2e-marker"]);
+  return { postgres: rows.split("\n").filter(Boolean), openWebui: file.split("\n").filter(Boolean).sort() };
+}
+
+export interface PublicChecks {
+  readonly openWebui: Answer;
+  readonly withKey: Record<string, number>;
+  readonly missingKey: number;
+  readonly wrongKey: number;
+  readonly management: number;
+}
+
+/** What a user sees through nginx's public listener. `keys` are the virtual keys by consumer. */
+export async function publicChecks(baseUrl: string, keys: Record<string, string>): Promise<PublicChecks> {
+  const models = (key?: string) =>
+    request(`${baseUrl}/api/litellm/v1/models`, { headers: key === undefined ? {} : { Authorization: `Bearer ${key}` } });
+  // nginx resolves LiteLLM at request time; right after a replacement allow it to follow.
+  const openWebui = await eventually("Open WebUI through nginx", 60_000, async () => {
+    const answer = await request(`${baseUrl}/`);
+    return answer.status === 200 ? answer : undefined;
+  });
+  const withKey: Record<string, number> = {};
+  for (const [name, key] of Object.entries(keys)) {
+    withKey[name] = await eventually(`the API with ${name}'s key`, 60_000, async () => {
+      const status = (await models(key)).status;
+      return status === 502 ? undefined : status;
+    });
+  }
+  return {
+    openWebui,
+    withKey,
+    missingKey: (await models()).status,
+    wrongKey: (await models("sk-not-a-key-of-this-gateway-0000000000000000")).status,
+    management: (await request(`${baseUrl}/api/litellm/key/generate`, { method: "POST", body: "{}" })).status,
+  };
+}
+
+/** Every virtual key the stack outputs, by consumer (Open WebUI's included). */
+export function virtualKeys(outputs: Record<string, any>): Record<string, string> {
+  return { "open-webui": outputs.openWebuiApiKey, ...outputs.apiKeys };
+}
+
+/** Removes whatever a failed test left of a stack: containers, network, and (if asked) volumes. */
+export async function removeLeftovers(stack: string, options: { volumes: boolean }): Promise<void> {
+  const n = names(stack);
+  const containers = (await docker(["ps", "-aq", "--filter", `label=${n.label}`])).stdout.split("\n").filter(Boolean);
+  if (containers.length > 0) {
+    await docker(["rm", "-f", ...containers], { allowFailure: true });
+  }
+  await docker(["network", "rm", n.network], { allowFailure: true });
+  if (options.volumes) {
+    await docker(["volume", "rm", ...n.volumes], { allowFailure: true });
+  }
+}
+
+/** The README's "what a change replaces" table, row by row: first cell -> [replaced, updated in place]. */
+export function readmeChangeTable(readme: string): Record<string, [string, string]> {
+  const table = readme.split("<!-- change-table")[1]?.split("<!-- end change-table")[0];
+  if (!table) {
+    throw new Error("README.md has no change-table");
+  }
+  const rows: Record<string, [string, string]> = {};
+  for (const line of table.split("\n").filter((l) => l.startsWith("|"))) {
+    const cells = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
+    if (cells[0] === "Change" || /^-+$/.test(cells[0])) {
+      continue;
+    }
+    rows[cells[0]] = [cells[1], cells[2]];
+  }
+  return rows;
+}
+
+const CONTAINER_WORDS: Record<string, string> = {
+  PostgreSQL: "Container ai-gateway-postgres",
+  LiteLLM: "Container ai-gateway-litellm",
+  "Open WebUI": "Container ai-gateway-open-webui",
+  nginx: "Container ai-gateway-nginx",
+};
+
+/**
+ * The changes (as harness.changes() writes them) a README row promises: services named in the
+ * "Replaced" cell are replaced, in the "Updated in place" cell updated; "key registration", "its
+ * key is created/deleted" and "that image and its container" refer to `subject` (a consumer or a
+ * service).
+ */
+export function promisedChanges(row: [string, string], subject?: { service?: Service; consumer?: string }): string[] {
+  const promised: string[] = [];
+  const read = (cell: string, op: "replace" | "update") => {
+    for (const [word, resource] of Object.entries(CONTAINER_WORDS)) {
+      if (new RegExp(`\\b${word}\\b`).test(cell)) {
+        promised.push(`${op} ${resource}`);
+      }
+    }
+    if (cell.includes("key registration")) {
+      promised.push(`${op} LitellmKeyRegistration ai-gateway-keys-registration`);
+    }
+    if (cell.includes("its key is created")) {
+      promised.push(`create RandomPassword ai-gateway-keys-${subject?.consumer}`);
+    }
+    if (cell.includes("its key is deleted")) {
+      promised.push(`delete RandomPassword ai-gateway-keys-${subject?.consumer}`);
+    }
+    if (cell.includes("that image and its container")) {
+      promised.push(`${op} RemoteImage ai-gateway-${subject?.service}-image`, `${op} Container ai-gateway-${subject?.service}`);
+    }
+  };
+  read(row[0], "replace");
+  read(row[1], "update");
+  return promised.sort();
+}

@@ -1,0 +1,173 @@
+/**
+ * The small stack through faults and its whole life, deployed for real: drift inside LiteLLM and
+ * in Docker, an interrupted `up`, a container that never turns healthy, `destroy` with LiteLLM
+ * stopped, a new `up` on the kept volumes, a stack rename, and an ephemeral `destroy`.
+ */
+import { spawn } from "child_process";
+import { changes, docker, dockerObjects, inspect, request, Stack, volumeExists, Workspace } from "./harness";
+import {
+  allHealthy,
+  freshRegistryImages,
+  IMAGES,
+  names,
+  publicChecks,
+  readMarkers,
+  removeLeftovers,
+  useLocalImages,
+  virtualKeys,
+  writeMarkers,
+} from "./gateway";
+import { describeE2E } from "./requirements";
+
+const BASE_URL = "http://127.0.0.1:8081";
+const ADMIN_URL = "http://127.0.0.1:4002";
+
+describeE2E("small stack: faults, destroy, a new life on the kept volumes", () => {
+  const workspace = new Workspace("lifecycle");
+  let stack: Stack = workspace.stack("small");
+  let n = names("small");
+  let outputs: Record<string, any>;
+  const admin = (pathAndQuery: string, init: { method?: string; body?: string } = {}) =>
+    request(`${ADMIN_URL}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${outputs.litellmMasterKey}` } });
+
+  beforeAll(async () => {
+    for (const leftover of ["small", "small-renamed"]) {
+      await removeLeftovers(leftover, { volumes: true });
+    }
+    await freshRegistryImages();
+    await stack.init();
+    await useLocalImages(stack);
+    await stack.up();
+    await allHealthy("small");
+    outputs = await stack.outputs();
+    await writeMarkers("small", "first-life");
+  });
+
+  afterAll(async () => {
+    await stack.destroy({ allowFailure: true });
+    for (const leftover of ["small", "small-renamed"]) {
+      await removeLeftovers(leftover, { volumes: true });
+    }
+    workspace.remove();
+  });
+
+  test("a virtual key deleted inside LiteLLM shows as an update in the next preview, and the next up heals it", async () => {
+    const agents = outputs.apiKeys.agents;
+    expect((await admin("/key/delete", { method: "POST", body: JSON.stringify({ keys: [agents] }) })).status).toBe(200);
+    expect((await publicChecks(BASE_URL, { agents })).withKey.agents).toBe(401);
+
+    expect(changes(await stack.previewSteps())).toEqual(["update LitellmKeyRegistration ai-gateway-keys-registration"]);
+    expect(changes((await stack.up()).steps)).toEqual(["update LitellmKeyRegistration ai-gateway-keys-registration"]);
+    expect((await publicChecks(BASE_URL, { agents })).withKey.agents).toBe(200);
+    await stack.expectNoChanges();
+  });
+
+  test("a container removed by hand comes back with refresh + up, on its data", async () => {
+    await docker(["rm", "-f", n.container("open-webui")]);
+    await stack.refresh();
+    expect(changes(await stack.previewSteps())).toEqual(["create Container ai-gateway-open-webui"]);
+    await stack.up();
+    await allHealthy("small");
+    expect((await readMarkers("small")).openWebui).toContain("first-life");
+    await stack.expectNoChanges();
+  });
+
+  test("an up interrupted midway (Ctrl-C) converges on the next run", async () => {
+    await stack.set("budget", "prod");
+    // Interrupt while LiteLLM's replacement waits for health, as a person or a CI cancel would.
+    const child = spawn("pulumi", ["--non-interactive", "--stack", "small", "up", "--yes", "--skip-preview"], {
+      cwd: workspace.dir,
+      env: workspace.env,
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const deadline = Date.now() + 120_000;
+    while (!/ai-gateway-litellm\s.*creating/.test(output) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill("SIGINT");
+    expect(await exited).not.toBe(0);
+
+    const { steps } = await stack.up();
+    expect(changes(steps)).toContain("update LitellmKeyRegistration ai-gateway-keys-registration");
+    await stack.expectNoChanges();
+    await allHealthy("small");
+    expect(JSON.parse((await admin(`/key/info?key=${outputs.apiKeys.agents}`)).body).info.max_budget).toBe(200);
+  });
+
+  test("a container that misses its health wait fails the up, and the next up waits for it again instead of accepting it", async () => {
+    // A pin that exists but never turns healthy: nginx's image with a command that serves nothing.
+    const broken = IMAGES.nginxImage.replace(/:[^:/]+$/, ":1.30.7-alpine");
+    const base = (await docker(["create", IMAGES.nginxImage])).stdout.trim();
+    await docker(["commit", "--change", 'CMD ["sleep", "infinity"]', base, broken]);
+    await docker(["rm", base]);
+    await docker(["push", broken]);
+    await stack.set("nginxImage", broken);
+
+    const first = await stack.up([], { allowFailure: true });
+    expect(first.result.code).not.toBe(0);
+    expect(first.result.stdout + first.result.stderr).toMatch(/healthy state|health/i);
+
+    // Same config: the engine must re-create and wait again, not record an empty update.
+    expect(changes(await stack.previewSteps())).toEqual(["replace Container ai-gateway-nginx"]);
+    const second = await stack.up([], { allowFailure: true });
+    expect(second.result.code).not.toBe(0);
+    expect((await inspect(n.container("nginx"))).State.Health.Status).not.toBe("healthy");
+
+    await stack.set("nginxImage", IMAGES.nginxImage);
+    await stack.up();
+    await allHealthy("small");
+    await stack.expectNoChanges();
+  });
+
+  test("destroy succeeds with LiteLLM stopped and leaves nothing but the data volumes", async () => {
+    await docker(["stop", n.container("litellm")]);
+    await stack.destroy();
+    expect(await dockerObjects("container", `label=${n.label}`)).toEqual([]);
+    expect(await dockerObjects("network", `name=${n.network}`)).toEqual([]);
+    for (const volume of n.volumes) {
+      expect([volume, await volumeExists(volume)]).toEqual([volume, true]);
+    }
+  });
+
+  test("a new up on the kept volumes comes back with the old data and working credentials", async () => {
+    const before = outputs;
+    await stack.up();
+    await allHealthy("small");
+    outputs = await stack.outputs();
+    // New secrets (the old state is gone), the same data.
+    expect(outputs.apiKeys.agents).not.toBe(before.apiKeys.agents);
+    expect(await readMarkers("small")).toEqual({ postgres: ["first-life"], openWebui: ["first-life"] });
+    const checks = await publicChecks(BASE_URL, virtualKeys(outputs));
+    expect(checks.withKey).toEqual({ agents: 200, "open-webui": 200 });
+    // The previous deployment's keys under the same aliases were taken over, not kept.
+    expect((await publicChecks(BASE_URL, { old: before.apiKeys.agents })).withKey.old).toBe(401);
+    await stack.expectNoChanges();
+  });
+
+  test("a stack rename keeps the data volumes: the renamed stack's containers mount them", async () => {
+    await workspace.pulumi(["--stack", "small", "stack", "rename", "small-renamed"]);
+    stack = workspace.stack("small-renamed");
+    n = names("small-renamed");
+    const planned = changes(await stack.previewSteps());
+    expect(planned.filter((c) => c.includes("Volume"))).toEqual([]);
+    await stack.up();
+    await allHealthy("small-renamed");
+    const mounts = (await inspect(n.container("postgres"))).Mounts.map((m: { Name: string }) => m.Name);
+    expect(mounts).toEqual(["ai-gateway-small-postgres-data"]);
+    expect((await readMarkers("small-renamed")).postgres).toEqual(["first-life"]);
+    await stack.expectNoChanges();
+  });
+
+  test("with ephemeral: true, destroy removes the volumes too and leaves nothing of the stack", async () => {
+    await stack.set("ephemeral", "true");
+    await stack.up();
+    await stack.destroy();
+    expect(await dockerObjects("container", "label=ai-gateway.gateway=ai-gateway-small-renamed")).toEqual([]);
+    for (const volume of names("small").volumes) {
+      expect([volume, await volumeExists(volume)]).toEqual([volume, false]);
+    }
+  });
+});
