@@ -31,6 +31,28 @@ if [ "$(printf '%s\n%s\n' "$REQUIRED_GO" "$go_version" | sort -V | head -n1)" !=
   exit 1
 fi
 
+# The npm packages each provider is checked against once built (below). docker and random are the
+# project's own (npm ci installs them): every resource of theirs asks the engine for the plugin
+# version in their package.json, so it must be the one the provider is installed as. That makes
+# them part of the cache key too, through PROVIDER_VERSIONS and this script's hash, and a cached
+# toolchain is never used with packages it was not checked against.
+declare -A NPM_PACKAGES=([docker]=$ROOT/node_modules/@pulumi/docker [random]=$ROOT/node_modules/@pulumi/random)
+for provider in "${!NPM_PACKAGES[@]}"; do
+  if [ ! -f "${NPM_PACKAGES[$provider]}/package.json" ]; then
+    echo "pulumi-toolchain: no @pulumi/$provider in node_modules (run npm ci first)" >&2
+    exit 1
+  fi
+  npm_version=$(node -p 'require(process.argv[1]).version' "${NPM_PACKAGES[$provider]}/package.json")
+  if [ "$npm_version" != "${PROVIDER_VERSIONS[$provider]}" ]; then
+    echo "pulumi-toolchain: node_modules has @pulumi/$provider $npm_version, this script builds ${PROVIDER_VERSIONS[$provider]} (PROVIDER_VERSIONS)" >&2
+    exit 1
+  fi
+done
+# @pulumi/hcloud is no dependency of the project: its published package, unpacked into a cache.
+# Only its declarations are read, never its code run.
+NPM_PACKS=$HOME/.cache/ai-gateway/npm-packs
+NPM_PACKAGES[hcloud]=$NPM_PACKS/pulumi-hcloud-${PROVIDER_VERSIONS[hcloud]}/package
+
 key=$({
   go env GOVERSION
   sha256sum "$0"
@@ -95,6 +117,31 @@ for provider in docker random hcloud; do
   PULUMI_HOME="$work/home" PULUMI_SKIP_UPDATE_CHECK=true "$work/bin/pulumi" plugin install resource \
     "$provider" "$version" --file "$work/providers/pulumi-resource-$provider" >/dev/null
 done
+
+# Each provider against its npm package: tokens, input names, required-ness and shapes, nested
+# types and the provider config (tools/pulumi-bin/providers/internal/npmcheck). A difference means
+# programs send names the provider ignores, so it fails the build; it runs once per toolchain, as
+# everything it depends on is in the cache key. Same flags as the providers: it reuses their builds.
+if [ ! -f "${NPM_PACKAGES[hcloud]}/package.json" ]; then
+  step "npm pack @pulumi/hcloud@${PROVIDER_VERSIONS[hcloud]}"
+  mkdir -p "$work/npm-pack" "$NPM_PACKS"
+  (cd "$work/npm-pack" && npm pack --silent "@pulumi/hcloud@${PROVIDER_VERSIONS[hcloud]}" >/dev/null &&
+    tar xzf ./*.tgz && rm ./*.tgz)
+  rm -rf "$(dirname "${NPM_PACKAGES[hcloud]}")"
+  mv "$work/npm-pack" "$(dirname "${NPM_PACKAGES[hcloud]}")"
+fi
+step "checking the providers against their npm packages"
+checks=(./internal/npmcheck)
+check_env=()
+for provider in docker random hcloud; do
+  [ -d "$TOOLS/providers/cmd/pulumi-resource-$provider" ] || continue
+  checks+=("./cmd/pulumi-resource-$provider")
+  check_env+=("${provider^^}_NPM_PACKAGE=${NPM_PACKAGES[$provider]}")
+done
+# -count=1: a check that ran, not a cached result. -s -w, as the providers are linked: a third less
+# time linking the four test binaries, and failures still name their file and line.
+(cd "$TOOLS/providers" && env "${check_env[@]}" go test -mod=readonly -trimpath -tags no_compose \
+  -ldflags "-s -w" -count=1 "${checks[@]}")
 
 # What each binary really is: the module versions it was built from.
 {

@@ -15,8 +15,7 @@ import (
 // Set with -ldflags "-X main.version=..." to the npm package's version (the bridge requires semver).
 var version = "0.0.0-dev"
 
-func main() {
-	ctx := context.Background()
+func providerInfo() tfbridge.ProviderInfo {
 	info := tfbridge.ProviderInfo{
 		P:            pf.ShimProvider(shim.NewProvider()),
 		Name:         "random",
@@ -31,6 +30,12 @@ func main() {
 	info.MustComputeTokens(tokens.SingleModule("random_", "index", func(module, name string) (string, error) {
 		return standard(module, "Random"+name)
 	}))
+	return info
+}
+
+func main() {
+	ctx := context.Background()
+	info := providerInfo()
 	schema := []byte(fmt.Sprintf(`{"name":"random","version":%q}`, version))
 	pf.Main(ctx, "random", info, pf.ProviderMetadata{PackageSchema: schema})
 }
