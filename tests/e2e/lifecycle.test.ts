@@ -1,9 +1,12 @@
 /**
  * The small stack through faults and its whole life, deployed for real: drift inside LiteLLM and
- * in Docker, an interrupted `up`, a container that never turns healthy, `destroy` with LiteLLM
+ * in Docker, an interrupted or killed `up`, a container that never turns healthy, `destroy` with LiteLLM
  * stopped, a new `up` on the kept volumes, a stack rename, and an ephemeral `destroy`.
  */
-import { spawn } from "child_process";
+import { execFile, spawn } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { ROOT } from "../helpers/program";
 import { changes, docker, dockerObjects, inspect, request, Stack, volumeExists, Workspace } from "./harness";
 import {
   allHealthy,
@@ -18,6 +21,8 @@ import {
   writeMarkers,
 } from "./gateway";
 import { describeE2E } from "./requirements";
+
+const execFileAsync = promisify(execFile);
 
 const BASE_URL = "http://127.0.0.1:8081";
 const ADMIN_URL = "http://127.0.0.1:4002";
@@ -72,10 +77,9 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     await stack.expectNoChanges();
   });
 
-  test("an up interrupted midway (Ctrl-C) converges on the next run", async () => {
-    await stack.set("budget", "prod");
-    // Interrupt while LiteLLM's replacement waits for health, as a person or a CI cancel would.
-    const child = spawn("pulumi", ["--non-interactive", "--stack", "small", "up", "--yes", "--skip-preview"], {
+  /** Starts `pulumi up` and sends `signal` while LiteLLM's replacement waits for health; resolves when the CLI is gone. */
+  async function interruptedUp(signal: NodeJS.Signals): Promise<void> {
+    const child = spawn("pulumi", ["--non-interactive", "--stack", stack.name, "up", "--yes", "--skip-preview"], {
       cwd: workspace.dir,
       env: workspace.env,
     });
@@ -87,14 +91,48 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     while (!/ai-gateway-litellm\s.*creating/.test(output) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    child.kill("SIGINT");
+    expect(output).toMatch(/ai-gateway-litellm\s.*creating/);
+    // Let the provider's create reach Docker (it then waits for health), so there is a step in flight.
+    await new Promise((r) => setTimeout(r, 2000));
+    child.kill(signal);
     expect(await exited).not.toBe(0);
+  }
 
+  test.each([
+    ["Ctrl-C (SIGINT)", "SIGINT", "prod"],
+    ["kill (SIGTERM)", "SIGTERM", "test"],
+  ] as const)("an up interrupted midway by %s converges on the next run", async (_how, signal, budget) => {
+    await stack.set("budget", budget);
+    await interruptedUp(signal);
+    // The step in flight finished and was recorded; the next up does the rest.
     const { steps } = await stack.up();
     expect(changes(steps)).toContain("update LitellmKeyRegistration ai-gateway-keys-registration");
     await stack.expectNoChanges();
     await allHealthy("small");
+    const maxBudget = JSON.parse((await admin(`/key/info?key=${outputs.apiKeys.agents}`)).body).info.max_budget;
+    expect(maxBudget).toBe(budget === "prod" ? 200 : 15);
+  });
+
+  test("an up killed hard (SIGKILL) converges after scripts/recover-interrupted.sh", async () => {
+    await stack.set("budget", "prod");
+    await interruptedUp("SIGKILL");
+    // What a hard kill leaves: the lock, and a LiteLLM container Docker created but the state never recorded.
+    const blocked = await stack.up([], { allowFailure: true });
+    expect(blocked.result.code).not.toBe(0);
+    expect(blocked.result.stdout + blocked.result.stderr).toMatch(/locked/);
+
+    const recovered = await execFileAsync("bash", [path.join(ROOT, "scripts", "recover-interrupted.sh"), stack.name], {
+      cwd: workspace.dir,
+      env: workspace.env,
+    });
+    expect(recovered.stdout).toContain("no update of small holds the stack");
+    expect(recovered.stdout).toContain(`removed container ${n.container("litellm")}`);
+
+    await stack.up();
+    await stack.expectNoChanges();
+    await allHealthy("small");
     expect(JSON.parse((await admin(`/key/info?key=${outputs.apiKeys.agents}`)).body).info.max_budget).toBe(200);
+    expect((await readMarkers("small")).postgres).toContain("first-life");
   });
 
   test("a container that misses its health wait fails the up, and the next up waits for it again instead of accepting it", async () => {
