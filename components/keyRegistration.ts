@@ -39,6 +39,9 @@ class ReconcileError extends Error {
     readonly exitCode: number,
   ) {
     super(message);
+    // Set again: in the provider as Pulumi serializes it, super() is Error called as a function,
+    // which leaves `this` without a message (the engine would report "undefined").
+    this.message = message;
     this.name = "ReconcileError";
   }
 }
@@ -103,8 +106,14 @@ export const keyRegistrationProvider: pulumi.dynamic.ResourceProvider = {
     }
     try {
       return { changes: !(await reconcile(news, "check", [])).inSync };
-    } catch {
-      // LiteLLM or Docker unreachable: plan an update, which reports the reason.
+    } catch (e) {
+      // LiteLLM or Docker unreachable: plan an update (which reports the reason if it persists),
+      // and say now why, so a preview in CI does not show an unexplained change. The engine shows
+      // a provider's stderr with the resource; pulumi.log cannot be used here, as the provider is
+      // serialized by value and the SDK's logger does not survive that.
+      process.stderr.write(
+        `warning: could not ask LiteLLM whether its virtual keys are registered, so an update is planned: ${(e as Error).message}\n`,
+      );
       return { changes: true };
     }
   },

@@ -89,6 +89,9 @@ export class DockerEngineError extends Error {
     readonly status: number,
   ) {
     super(message);
+    // Set again: in the provider as Pulumi serializes it, super() is Error called as a function,
+    // which leaves `this` without a message (the engine would report "undefined").
+    this.message = message;
     this.name = "DockerEngineError";
   }
 }

@@ -63,7 +63,10 @@ export class CliError extends Error {
     readonly args: readonly string[],
     readonly result: CliResult,
   ) {
-    const tail = (text: string) => text.trim().split("\n").slice(-40).join("\n");
+    // Debug events of `--json` output carry the providers' debug logs, which print container
+    // environments (passwords, keys): never into a test report or a CI log.
+    const shown = (line: string) => !line.includes('"severity":"debug"');
+    const tail = (text: string) => text.trim().split("\n").filter(shown).slice(-40).join("\n");
     super(`pulumi ${args.join(" ")} exited ${result.code}\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`);
     this.name = "CliError";
   }
@@ -226,6 +229,11 @@ export class Stack {
 
   async unset(key: string, options: { path?: boolean } = {}): Promise<void> {
     await this.cli(["config", "rm", ...(options.path ? ["--path"] : []), `${PROJECT}:${key}`]);
+  }
+
+  /** `pulumi preview` as a person reads it (diagnostics included). */
+  async preview(extra: readonly string[] = []): Promise<CliResult> {
+    return this.cli(["preview", ...extra]);
   }
 
   /** The engine's planned steps, from `pulumi preview --json`. */
