@@ -1,8 +1,8 @@
 /**
  * The program's PostgreSQL healthcheck and server flags, run for real against Debian's PostgreSQL
  * inside a private network namespace (so the command runs verbatim on port 5432). The start
- * script that touches the healthcheck's marker runs in the container tests (tests/docker); here
- * the marker is set by hand.
+ * script that touches the healthcheck's marker runs in the end-to-end suite, in the containers a
+ * real `pulumi up` creates (tests/e2e/runtime.test.ts); here the marker is set by hand.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
