@@ -75,20 +75,10 @@ api_at_least() { # $1 >= $2, as dotted versions
   [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]
 }
 
-# Whether a process runs (a zombie whose parent has not reaped it yet does not).
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) } # the fields after the command name, which may hold spaces
-  [ "${stat:0:1}" != Z ]
-}
+# shellcheck source=scripts/process-lib.sh
+source scripts/process-lib.sh
 
-our_pid() {
-  local pid
-  pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  # Ours only if that pid is still a dockerd (not a recycled pid).
-  [ -n "$pid" ] && alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
-}
+our_pid() { pid_of "$pidfile" dockerd; }
 
 wait_gone() { # pid, seconds
   local _
@@ -157,7 +147,7 @@ start() {
   rm -f "$socket"
   # dockerd refuses to start while its pid file names a live process: after a crash or a kill the
   # pid may have been reused.
-  if [ -f "$dockerd_pidfile" ] && ! { alive "$(cat "$dockerd_pidfile")" && [ "$(cat "/proc/$(cat "$dockerd_pidfile")/comm" 2>/dev/null)" = dockerd ]; }; then
+  if [ -f "$dockerd_pidfile" ] && ! pid_of "$dockerd_pidfile" dockerd >/dev/null; then
     rm -f "$dockerd_pidfile"
   fi
   mkdir -p "$state" "$data_root"

@@ -28,19 +28,10 @@ registry_answers() {
   [[ $reply == HTTP/1.?" 200"* ]] && grep -qi '^docker-distribution-api-version: *registry/2.0' <<<"${reply//$'\r'/}"
 }
 
-# Whether a process runs (a zombie whose parent has not reaped it yet does not).
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) } # the fields after the command name, which may hold spaces
-  [ "${stat:0:1}" != Z ]
-}
+# shellcheck source=scripts/process-lib.sh
+source scripts/process-lib.sh
 
-our_pid() {
-  local pid
-  pid=$(cat "$pidfile" 2>/dev/null) || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = docker-registry ] && echo "$pid"
-}
+our_pid() { pid_of "$pidfile" docker-registry; }
 
 stop() {
   local pid

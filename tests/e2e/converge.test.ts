@@ -3,13 +3,14 @@
  * bring it up from nothing on the Docker engine, then show it converged (preview, up and refresh
  * change nothing).
  */
+import { pollUntil } from "../helpers/dockerEngine";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE } from "../../lib/nginxConf";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { ROOT } from "../helpers/program";
-import { changes, docker, dockerExec, eventually, inspect, request, Stack, Workspace } from "./harness";
+import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
 import {
   allHealthy,
   freshRegistryImages,
@@ -235,7 +236,7 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
         await stack.set("tlsKey", certificate.key, { secret: true });
       });
       expect(outputs.openWebuiUrl).toBe(`https://${TLS_DOMAIN}:${HTTPS_PORT}/`);
-      const page = await eventually("HTTPS", 60_000, async () => {
+      const page = await pollUntil("HTTPS", 60_000, async () => {
         const answer = await httpsGet(HTTPS_PORT, "/");
         return answer.status === 200 ? answer : undefined;
       });

@@ -2,8 +2,9 @@
  * What the end-to-end tests know about a deployed gateway: its Docker names, its images in the
  * local registry, and checks of what users see (healthy containers, nginx's routes, kept data).
  */
+import { pollUntil } from "../helpers/dockerEngine";
 import { REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
-import { Answer, docker, dockerExec, eventually, inspect, psql, request, Stack } from "./harness";
+import { Answer, docker, dockerExec, inspect, psql, request, Stack } from "./harness";
 
 /** The stack settings that point the gateway at the local registry's images. */
 export const IMAGES = {
@@ -50,7 +51,7 @@ export async function allHealthy(stack: string): Promise<Record<Service, string>
   const n = names(stack);
   const states = {} as Record<Service, string>;
   for (const service of SERVICES) {
-    states[service] = await eventually(`${n.container(service)} healthy`, 120_000, async () => {
+    states[service] = await pollUntil(`${n.container(service)} healthy`, 120_000, async () => {
       const info = await inspect(n.container(service));
       return info.State.Health?.Status === "healthy" ? "healthy" : undefined;
     });
@@ -86,13 +87,13 @@ export async function publicChecks(baseUrl: string, keys: Record<string, string>
   const models = (key?: string) =>
     request(`${baseUrl}/api/litellm/v1/models`, { headers: key === undefined ? {} : { Authorization: `Bearer ${key}` } });
   // nginx resolves LiteLLM at request time; right after a replacement allow it to follow.
-  const openWebui = await eventually("Open WebUI through nginx", 60_000, async () => {
+  const openWebui = await pollUntil("Open WebUI through nginx", 60_000, async () => {
     const answer = await request(`${baseUrl}/`);
     return answer.status === 200 ? answer : undefined;
   });
   const withKey: Record<string, number> = {};
   for (const [name, key] of Object.entries(keys)) {
-    withKey[name] = await eventually(`the API with ${name}'s key`, 60_000, async () => {
+    withKey[name] = await pollUntil(`the API with ${name}'s key`, 60_000, async () => {
       const status = (await models(key)).status;
       return status === 502 ? undefined : status;
     });

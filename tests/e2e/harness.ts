@@ -402,23 +402,3 @@ export function request(
     req.end(options.body);
   });
 }
-
-/** Retries until `check` returns a value (nginx re-resolves upstreams every 10 s after a replacement). */
-export async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) {
-        return value;
-      }
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}

@@ -6,30 +6,15 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import type { DeclaredKey } from "../../components/keyRegistration";
+import { AGENT_KEY, OPEN_WEBUI_KEY } from "../fixtures/declaredKeys";
 import { ROOT } from "../helpers/program";
 import { Standin, startStandin } from "../helpers/litellmStandin";
 import { describeWith, requirements } from "../helpers/requirements";
 
 const SCRIPT = path.join(ROOT, "runtime", "litellm_keys.py");
 
-const openWebui: DeclaredKey = {
-  alias: "gw-open-webui",
-  key: "sk-openwebuiKEY0123456789abcdefghijklmnopqrstuv",
-  models: [],
-  max_budget: 15,
-  budget_duration: "30d",
-  rpm_limit: null,
-  tpm_limit: null,
-};
-const agent: DeclaredKey = {
-  alias: "gw-ci-agent",
-  key: "sk-agentKEY0123456789abcdefghijklmnopqrstuvwxyz",
-  models: ["gpt-4o"],
-  max_budget: 5,
-  budget_duration: "7d",
-  rpm_limit: 60,
-  tpm_limit: 100000,
-};
+const openWebui = OPEN_WEBUI_KEY;
+const agent = AGENT_KEY;
 const ALL_KEYS = [openWebui.key, agent.key];
 
 describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [requirements.python3()], () => {

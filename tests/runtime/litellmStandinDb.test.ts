@@ -14,6 +14,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { DeclaredKey } from "../../components/keyRegistration";
+import { AGENT_KEY, OPEN_WEBUI_KEY } from "../fixtures/declaredKeys";
 import { POSTGRES_DB, POSTGRES_USER } from "../../lib/constants";
 import { ROOT } from "../helpers/program";
 import { Standin, STANDIN_SCRIPT, standinEnv, startStandin } from "../helpers/litellmStandin";
@@ -24,24 +25,8 @@ const MASTER_KEY = "sk-master-key-for-tests-0123456789abcdef";
 const PASSWORD = "pg-password-for-tests-0123456789";
 const TABLE = '"LiteLLM_VerificationToken"';
 
-const openWebui: DeclaredKey = {
-  alias: "gw-open-webui",
-  key: "sk-openwebuiKEY0123456789abcdefghijklmnopqrstuv",
-  models: [],
-  max_budget: 15,
-  budget_duration: "30d",
-  rpm_limit: null,
-  tpm_limit: null,
-};
-const agent: DeclaredKey = {
-  alias: "gw-ci-agent",
-  key: "sk-agentKEY0123456789abcdefghijklmnopqrstuvwxyz",
-  models: ["gpt-4o"],
-  max_budget: 5,
-  budget_duration: "7d",
-  rpm_limit: 60,
-  tpm_limit: 100000,
-};
+const openWebui = OPEN_WEBUI_KEY;
+const agent = AGENT_KEY;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
