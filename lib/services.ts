@@ -62,9 +62,44 @@ export function postgresEnv(password: string): string[] {
   return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
 }
 
-/** Arguments to the LiteLLM image's own entrypoint; the entrypoint itself is left alone. */
-export function litellmArgs(workers: number): string[] {
-  return ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_PORT), "--num_workers", String(workers)];
+/**
+ * Worker recycling against LiteLLM's slow memory growth: each worker is replaced after serving
+ * `maxRequests` + a random 0..`jitter` requests (Docker's health probes count, about 8,640 a day).
+ */
+export interface WorkerRecycling {
+  readonly maxRequests: number;
+  readonly jitter: number;
+}
+
+/** About once a day per worker on an idle gateway; the jitter keeps workers from recycling together. */
+export const LITELLM_WORKER_RECYCLING: WorkerRecycling = { maxRequests: 10_000, jitter: 2_000 };
+
+/**
+ * Arguments to the LiteLLM image's own entrypoint (`exec litellm "$@"`; the entrypoint is left alone).
+ *
+ * `--run_gunicorn` at every worker count: gunicorn's master stays PID 1 and forks a new worker when
+ * one reaches its request limit (gunicorn `max_requests` + `max_requests_jitter`, set by
+ * proxy_cli.py:run_gunicorn_server at litellm 1.110.1). Plain uvicorn with one worker has no
+ * supervisor: at `limit_max_requests` the whole process exits and Docker restarts the container
+ * (proxy_cli.py:run_server calls `uvicorn.run(..., workers=1)`; its own startup warning says so).
+ * With one worker, requests that arrive while the replacement boots wait in the listen backlog the
+ * master keeps open instead of failing. The limits are flags rather than MAX_REQUESTS_BEFORE_RESTART*
+ * variables so that `docker inspect` shows them with the command.
+ */
+export function litellmArgs(workers: number, recycling: WorkerRecycling = LITELLM_WORKER_RECYCLING): string[] {
+  return [
+    "--config",
+    LITELLM_CONFIG_PATH,
+    "--port",
+    String(LITELLM_PORT),
+    "--num_workers",
+    String(workers),
+    "--run_gunicorn",
+    "--max_requests_before_restart",
+    String(recycling.maxRequests),
+    "--max_requests_before_restart_jitter",
+    String(recycling.jitter),
+  ];
 }
 
 /**
@@ -165,8 +200,6 @@ export function litellmEnv(input: LitellmEnvInput): string[] {
     LITELLM_LOG: "INFO",
     UI_USERNAME: input.uiUsername,
     UI_PASSWORD: input.uiPassword,
-    // Workers are recycled after this many requests, against LiteLLM's slow memory growth.
-    MAX_REQUESTS_BEFORE_RESTART: "10000",
   });
 }
 

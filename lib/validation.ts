@@ -143,7 +143,12 @@ export const RESERVED_LITELLM_ENV = new Set([
   "UI_USERNAME",
   "UI_PASSWORD",
   "LITELLM_LOG",
+  // proxy_cli.py:run_server reads these as flag defaults (click `envvar=`): the recycling flags are
+  // passed, so a variable of that name would silently do nothing; HOST is not passed, and a provider
+  // key named HOST would move the proxy's listen address.
   "MAX_REQUESTS_BEFORE_RESTART",
+  "MAX_REQUESTS_BEFORE_RESTART_JITTER",
+  "HOST",
 ]);
 
 /** Provider API keys, e.g. `{"OPENAI_API_KEY": "sk-..."}`, passed to LiteLLM as environment variables. */

@@ -4,7 +4,9 @@
  * missing requirement fails the suite instead, so CI never skips.
  */
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { canUseNetns } from "./netns";
 import { ROOT } from "./program";
@@ -67,7 +69,30 @@ export const requirements = {
     hint: "apt-get install openssh-server, and run as root",
   }),
   python3: (): Requirement => ({ name: "python3", met: commandWorks("python3", ["--version"]), hint: "apt-get install python3" }),
+  litellmVenv: (): Requirement => ({
+    name: "real LiteLLM 1.110.1 in a venv",
+    met: litellmVenv() !== undefined,
+    hint: "run `scripts/python-packages.sh` (pip from PyPI; or set AI_GATEWAY_LITELLM_VENV)",
+  }),
 };
+
+/**
+ * The venv scripts/python-packages.sh creates, with real LiteLLM and the proxy's dependencies: the
+ * same path the script computes (its version and a digest of its pinned requirements), or
+ * AI_GATEWAY_LITELLM_VENV. Undefined until the install has finished (its `.complete` marker).
+ */
+export function litellmVenv(): string | undefined {
+  const given = process.env.AI_GATEWAY_LITELLM_VENV;
+  if (given) {
+    return fs.existsSync(path.join(given, "bin", "litellm")) ? given : undefined;
+  }
+  const requirements = fs.readFileSync(path.join(ROOT, "scripts", "litellm-requirements.txt"), "utf8");
+  const version = /^litellm==(\S+)$/m.exec(requirements)?.[1];
+  const digest = createHash("sha256").update(requirements).digest("hex").slice(0, 12);
+  const cache = process.env.AI_GATEWAY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "ai-gateway");
+  const dir = path.join(cache, `venv-litellm-${version}-${digest}`);
+  return fs.existsSync(path.join(dir, ".complete")) ? dir : undefined;
+}
 
 /** The directory holding pg_ctl, initdb and postgres from Debian's postgresql package. */
 export function postgresBinDir(): string | undefined {

@@ -192,7 +192,19 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
 
   test("LiteLLM: args only, a single config file, generated keys, and it waits for a healthy PostgreSQL", () => {
     const l = container("litellm");
-    expect(l.inputs.command).toEqual(["--config", "/app/config.yaml", "--port", "4000", "--num_workers", String(profile.litellm.workers)]);
+    expect(l.inputs.command).toEqual([
+      "--config",
+      "/app/config.yaml",
+      "--port",
+      "4000",
+      "--num_workers",
+      String(profile.litellm.workers),
+      "--run_gunicorn",
+      "--max_requests_before_restart",
+      "10000",
+      "--max_requests_before_restart_jitter",
+      "2000",
+    ]);
     expect(l.inputs.volumes).toBeUndefined();
     expect(l.inputs.uploads).toHaveLength(1);
     const upload = l.inputs.uploads[0];

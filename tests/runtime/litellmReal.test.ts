@@ -1,0 +1,151 @@
+/**
+ * Real LiteLLM 1.110.1 (the venv from scripts/python-packages.sh), started with the arguments
+ * lib/services.ts gives the container and the config.yaml lib/litellmConfig.ts renders, without a
+ * database (DATABASE_URL unset, which LiteLLM allows). It shows review finding F2 for real: worker
+ * recycling with one worker under plain uvicorn ends the process, the container's PID 1; under
+ * gunicorn (what the gateway runs) the process keeps serving while its worker is replaced.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { BUDGETS } from "../../profiles";
+import { renderLitellmConfig } from "../../lib/litellmConfig";
+import { litellmArgs } from "../../lib/services";
+import { describeWith, litellmVenv, requirements } from "../helpers/requirements";
+
+const MASTER_KEY = "sk-real-litellm-test-0123456789abcdef0123456789ab";
+const STARTUP_MS = 120_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `args` with the value after `flag` replaced: the container's paths and port do not exist here. */
+function withFlag(args: string[], flag: string, value: string): string[] {
+  const index = args.indexOf(flag);
+  expect(index).toBeGreaterThanOrEqual(0);
+  return [...args.slice(0, index + 1), value, ...args.slice(index + 2)];
+}
+
+interface Proxy {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+  /** stdout and stderr so far (the master key is never in them: LiteLLM reads it from the env). */
+  log(): string;
+}
+
+async function startLitellm(dir: string, args: string[]): Promise<Proxy> {
+  const port = await freePort();
+  const config = path.join(dir, "config.yaml");
+  fs.writeFileSync(config, renderLitellmConfig({ models: [{ name: "gpt-test", model: "openai/gpt-test" }], budget: BUDGETS.test }));
+  const argv = withFlag(withFlag(args, "--config", config), "--port", String(port));
+  const env: NodeJS.ProcessEnv = { ...process.env, LITELLM_MASTER_KEY: MASTER_KEY, LITELLM_MODE: "PRODUCTION", HOST: "127.0.0.1" };
+  // Offline: the bundled model cost map instead of a fetch from GitHub on every start.
+  env.LITELLM_LOCAL_MODEL_COST_MAP = "True";
+  delete env.DATABASE_URL;
+  const child = spawn(path.join(litellmVenv()!, "bin", "litellm"), argv, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const proxy: Proxy = { child, url: `http://127.0.0.1:${port}`, exited, log: () => output };
+  const deadline = Date.now() + STARTUP_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`litellm exited with ${child.exitCode} before listening:\n${output.slice(-3000)}`);
+    }
+    if ((await probe(proxy.url)) === 200) {
+      return proxy;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`litellm did not answer within ${STARTUP_MS / 1000} s:\n${output.slice(-3000)}`);
+}
+
+/** The container healthcheck's request; a refused or reset connection is 0. */
+async function probe(url: string): Promise<number> {
+  try {
+    const response = await fetch(`${url}/health/liveliness`, { signal: AbortSignal.timeout(30_000) });
+    await response.text();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+async function stop(proxy: Proxy | undefined): Promise<void> {
+  if (proxy && proxy.child.exitCode === null && proxy.child.signalCode === null) {
+    proxy.child.kill("SIGTERM");
+    const timer = setTimeout(() => proxy.child.kill("SIGKILL"), 20_000);
+    await proxy.exited;
+    clearTimeout(timer);
+  }
+}
+
+describeWith("real LiteLLM 1.110.1: worker recycling (review F2)", [requirements.litellmVenv()], () => {
+  let dir: string;
+  let proxy: Proxy | undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-litellm-real-"));
+  });
+  afterEach(async () => {
+    await stop(proxy);
+    proxy = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the gateway's single-worker arguments with a limit of 5: after 30 probes the process still serves", async () => {
+    proxy = await startLitellm(dir, litellmArgs(1, { maxRequests: 5, jitter: 2 }));
+    const statuses: number[] = [];
+    let retried = 0;
+    for (let i = 0; i < 30; i++) {
+      // Spaced like probes, not a burst: a worker checks its count every 0.1 s (uvicorn
+      // Server.on_tick), so a burst within one tick is all served by the same worker.
+      await new Promise((r) => setTimeout(r, 250));
+      let status = await probe(proxy.url);
+      if (status === 0) {
+        // A connection the old worker accepted just before it stopped is closed unanswered
+        // (uvicorn's shutdown closes idle connections); a new one reaches the replacement.
+        retried++;
+        status = await probe(proxy.url);
+      }
+      statuses.push(status);
+    }
+    expect(statuses).toEqual(Array(30).fill(200));
+    expect(proxy.child.exitCode).toBeNull();
+    expect(proxy.child.signalCode).toBeNull();
+    expect(await probe(proxy.url)).toBe(200);
+    // gunicorn really recycled: each limit of 5..7 requests brought up a new worker.
+    const boots = proxy.log().match(/Booting worker with pid: \d+/g) ?? [];
+    expect(boots.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(boots).size).toBe(boots.length);
+    expect(retried).toBeLessThan(boots.length);
+  });
+
+  test("contrast: the same limit under plain uvicorn (the gateway's old arguments) ends the process", async () => {
+    const args = litellmArgs(1, { maxRequests: 5, jitter: 2 }).filter((a) => a !== "--run_gunicorn");
+    proxy = await startLitellm(dir, args);
+    for (let i = 0; i < 30 && proxy.child.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      await probe(proxy.url);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([proxy.exited, new Promise<string>((r) => (timer = setTimeout(() => r("still running"), 30_000)))]);
+    clearTimeout(timer);
+    expect(code).toBe(0);
+    expect(proxy.log()).toContain("Maximum request limit of");
+    expect(await probe(proxy.url)).toBe(0);
+  });
+});
