@@ -2,6 +2,7 @@ import { createPrivateKey, KeyObject, X509Certificate } from "crypto";
 import { parseDockerHost } from "./dockerHost";
 import { SettingError, shown, shownSecret } from "./errors";
 import { MIN_MASTER_KEY_LENGTH } from "./constants";
+import { LITELLM_PROVIDERS } from "./litellmProviders";
 
 /**
  * Validators for gateway settings. Each returns the checked value or throws a SettingError whose
@@ -263,9 +264,7 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
       throw new SettingError(`${where}.name`, shown(name), "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'");
     }
     uniqueName(where, name, seen, "model");
-    if (typeof model !== "string" || !/^\S{1,200}$/.test(model)) {
-      throw new SettingError(`${where}.model`, shown(model), "must be LiteLLM's model string, e.g. openai/gpt-4o");
-    }
+    const litellmModelString = litellmModel(`${where}.model`, model);
     if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== "string" || !providerKeys.includes(apiKeyEnv))) {
       throw new SettingError(
         `${where}.apiKeyEnv`,
@@ -290,11 +289,34 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
     }
     return {
       name,
-      model,
+      model: litellmModelString,
       ...(apiKeyEnv !== undefined ? { apiKeyEnv: apiKeyEnv as string } : {}),
       ...(apiBase !== undefined ? { apiBase: apiBase as string } : {}),
     };
   });
+}
+
+/**
+ * LiteLLM's model string as `provider/model`. LiteLLM's Router refuses, at start-up, an entry whose
+ * provider it cannot resolve (get_llm_provider_logic.py:get_llm_provider, "LLM Provider NOT
+ * provided"); a bare name works only when it is in LiteLLM's cost map, which the gateway does not
+ * carry, so the provider prefix is required. `openai/` with nothing after it passes LiteLLM's
+ * start-up and fails on every request, so a model part is required too.
+ */
+export function litellmModel(key: string, value: unknown): string {
+  const allowed = "must be LiteLLM's provider/model string, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5";
+  if (typeof value !== "string" || !/^\S{1,200}$/.test(value)) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const slash = value.indexOf("/");
+  if (slash <= 0 || slash === value.length - 1) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  const provider = value.slice(0, slash);
+  if (!LITELLM_PROVIDERS.has(provider)) {
+    throw new SettingError(key, shown(value), `names provider "${provider}", which LiteLLM 1.110.1 does not know; ${allowed}`);
+  }
+  return value;
 }
 
 /** A host name (or IPv4 address) users reach the gateway at, e.g. ai.example.com. */

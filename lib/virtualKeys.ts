@@ -10,8 +10,52 @@ import { positiveInteger, recordList, uniqueName } from "./validation";
 export const OPEN_WEBUI_CONSUMER = "open-webui";
 /** LiteLLM refuses custom keys shorter than this (MINIMUM_CUSTOM_KEY_LENGTH). */
 export const LITELLM_MIN_CUSTOM_KEY_LENGTH = 16;
-/** LiteLLM's duration syntax for budget_duration. */
-export const LITELLM_DURATION = /^[1-9][0-9]*(s|m|h|d|mo)$/;
+
+/**
+ * The budget periods the gateway accepts: the subset of what LiteLLM 1.110.1 accepts in which each
+ * value means what it says. LiteLLM's own check (proxy/common_utils/timezone_utils.py:
+ * budget_duration_error, called by /key/generate and /key/update through
+ * management_endpoints/common_utils.py:validate_budget_duration) parses with
+ * litellm_core_utils/duration_parser.py: `(\d+)(mo|[smhdw]?)` matched at the start only, the word
+ * aliases hourly/daily/weekly/monthly, a positive length, and for months only `1mo`
+ * (_handle_month_reset: "Monthly resets currently only support 1 month intervals").
+ * Refused here although LiteLLM takes them, each for a stated reason (tests/runtime/litellmAgreement.test.ts
+ * lists them and checks that LiteLLM does accept them, and that it refuses everything else refused here):
+ * - text after the unit ("30dx", "30d "), leading zeros, capitalised aliases: LiteLLM reads a prefix;
+ * - `Nh` above 24: _handle_hour_reset aligns to the clock modulo a day, so "48h" resets at the next midnight;
+ * - `Nm`, `Ns`: a cap that resets every few minutes caps nothing, and `m` is the classic typo for months;
+ * - `Nd` above 3650 and `Nw` above 520 (ten years): no budget period is that long, and a little
+ *   further on LiteLLM's date arithmetic overflows and it refuses them itself.
+ */
+const BUDGET_PERIOD = /^(?:([1-9][0-9]{0,3})([hdw])|1mo|hourly|daily|weekly|monthly)$/;
+const BUDGET_PERIOD_MAX: Readonly<Record<string, number>> = { h: 24, d: 3650, w: 520 };
+const BUDGET_PERIOD_ALLOWED =
+  'must be a LiteLLM budget period: Nh (1-24), Nd (1-3650), Nw (1-520), 1mo, hourly, daily, weekly or monthly, e.g. "30d"';
+
+/** Why `value` is no budget period the gateway passes to LiteLLM, or undefined when it is one. */
+export function budgetPeriodProblem(value: unknown): string | undefined {
+  if (typeof value !== "string") {
+    return BUDGET_PERIOD_ALLOWED;
+  }
+  const match = BUDGET_PERIOD.exec(value);
+  if (match) {
+    const [, count, unit] = match;
+    if (unit === undefined || Number(count) <= BUDGET_PERIOD_MAX[unit]) {
+      return undefined;
+    }
+    if (unit === "h") {
+      return `LiteLLM aligns hours to the clock within a day, so "${value}" would not mean ${count} hours; use days (Nd)`;
+    }
+    return `is longer than ten years; ${BUDGET_PERIOD_ALLOWED}`;
+  }
+  if (/^[0-9]+mo$/.test(value)) {
+    return "LiteLLM resets monthly budgets only every month: use 1mo (or 30d, which also resets on the 1st)";
+  }
+  if (/^[0-9]+[ms]$/.test(value)) {
+    return `is minutes or seconds: a cap that resets that often limits nothing (months are 1mo); ${BUDGET_PERIOD_ALLOWED}`;
+  }
+  return BUDGET_PERIOD_ALLOWED;
+}
 
 /** A consumer of the gateway's API (an agent, a CI job, an IDE) with its own key. */
 export interface KeyConsumer {
@@ -95,12 +139,9 @@ export function consumers(key: string, value: unknown): KeyConsumer[] {
       consumer.maxBudget = e.maxBudget;
     }
     if (e.budgetDuration !== undefined) {
-      if (typeof e.budgetDuration !== "string" || !LITELLM_DURATION.test(e.budgetDuration)) {
-        throw new SettingError(
-          `${where}.budgetDuration`,
-          shown(e.budgetDuration),
-          'must be a duration LiteLLM understands: a number then s, m, h, d or mo, e.g. "30d"',
-        );
+      const problem = budgetPeriodProblem(e.budgetDuration);
+      if (problem !== undefined) {
+        throw new SettingError(`${where}.budgetDuration`, shown(e.budgetDuration), problem);
       }
       if (e.maxBudget === undefined) {
         throw new SettingError(
@@ -109,7 +150,13 @@ export function consumers(key: string, value: unknown): KeyConsumer[] {
           "only applies with maxBudget (a budget profile has its own period)",
         );
       }
-      consumer.budgetDuration = e.budgetDuration;
+      consumer.budgetDuration = e.budgetDuration as string;
+    }
+    for (const limit of ["rpmLimit", "tpmLimit"]) {
+      // LiteLLM takes 0 (GenerateKeyRequest: `Field(ge=0)`), and its limiter then refuses every request.
+      if (e[limit] === 0) {
+        throw new SettingError(`${where}.${limit}`, "0", "would make LiteLLM refuse every request; leave it out for no limit");
+      }
     }
     if (e.rpmLimit !== undefined) {
       consumer.rpmLimit = positiveInteger(`${where}.rpmLimit`, e.rpmLimit, "requests per minute", MAX_LIMIT);

@@ -59,7 +59,16 @@ const rows: Row[] = [
   ["latest Open WebUI", { openWebuiImage: "ghcr.io/open-webui/open-webui:latest" }, /openWebuiImage = .*"latest" is a rolling tag/],
   ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: .*\bprofile\b/],
   ["non-boolean ephemeral", { ephemeral: "yes" }, /ephemeral = "yes": must be true or false/],
-  ["model without a model string", { models: '[{"name":"gpt-4o"}]' }, /models\[0\]\.model = undefined: must be LiteLLM's model string/],
+  [
+    "model without a model string",
+    { models: '[{"name":"gpt-4o"}]' },
+    /models\[0\]\.model = undefined: must be LiteLLM's provider\/model string/,
+  ],
+  [
+    "model whose provider LiteLLM does not know",
+    { models: '[{"name":"a","model":"gpt4/a"}]' },
+    /models\[0\]\.model = "gpt4\/a": names provider "gpt4", which LiteLLM 1.110.1 does not know/,
+  ],
   [
     "model with an unknown field",
     { models: '[{"name":"a","model":"openai/a","key":"x"}]' },
@@ -190,9 +199,9 @@ const rows: Row[] = [
     /apiKeys\[0\]\.budget = "gold": must be one of test, prod, unlimited/,
   ],
   [
-    "unparseable budget duration",
-    { apiKeys: '[{"name":"ci","maxBudget":5,"budgetDuration":"monthly"}]' },
-    /apiKeys\[0\]\.budgetDuration = "monthly": must be a duration LiteLLM understands/,
+    "budget period LiteLLM refuses (months other than 1)",
+    { apiKeys: '[{"name":"ci","maxBudget":5,"budgetDuration":"2mo"}]' },
+    /apiKeys\[0\]\.budgetDuration = "2mo": LiteLLM resets monthly budgets only every month: use 1mo/,
   ],
   [
     "rate limit that is not a whole number",

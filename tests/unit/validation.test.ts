@@ -83,3 +83,24 @@ describe("masterKey", () => {
     expect(() => validate.masterKey("masterKey", `sk-${"x".repeat(20)} ${"y".repeat(20)}`)).toThrow(/whitespace/);
   });
 });
+
+describe("litellmModel (LiteLLM's Router must resolve the provider)", () => {
+  test.each(["openai/gpt-4o", "anthropic/claude-sonnet-4-5", "ollama/llama3:8b", "azure/my-deployment", "hosted_vllm/org/model"])(
+    "%j is accepted",
+    (model) => {
+      expect(validate.litellmModel("models[0].model", model)).toBe(model);
+    },
+  );
+
+  test.each(["gpt-4o", "openai/", "/gpt-4o", "open ai/gpt", "", 42])("%j is refused: provider/model is required", (model) => {
+    expect(() => validate.litellmModel("models[0].model", model)).toThrow(
+      /models\[0\]\.model = .*: must be LiteLLM's provider\/model string/,
+    );
+  });
+
+  test("an unknown provider is named in the message", () => {
+    expect(() => validate.litellmModel("models[0].model", "unknownprov/x")).toThrow(
+      'Invalid ai-gateway setting models[0].model = "unknownprov/x": names provider "unknownprov", which LiteLLM 1.110.1 does not know',
+    );
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * The gateway's validators agree with LiteLLM 1.110.1 itself: LiteLLM's own functions, imported from
+ * the venv scripts/python-packages.sh creates, judge the same samples (review F5, issue point 5).
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { LITELLM_PROVIDERS } from "../../lib/litellmProviders";
+import { litellmModel } from "../../lib/validation";
+import { ACCEPTED_PERIODS, REFUSED_BY_BOTH, REFUSED_HERE_ONLY } from "../fixtures/budgetPeriods";
+import { describeWith, litellmVenv, requirements } from "../helpers/requirements";
+
+// Reads {"periods": [...], "models": [...]} and prints what LiteLLM makes of each.
+const JUDGE = `
+import json, sys
+from litellm.proxy.common_utils.timezone_utils import budget_duration_error
+import litellm
+from litellm import Router
+request = json.load(sys.stdin)
+def router_error(model):
+    try:
+        Router(model_list=[{"model_name": "m", "litellm_params": {"model": model}}])
+        return None
+    except Exception as e:
+        return str(e).splitlines()[0]
+print(json.dumps({
+    "periods": {p: budget_duration_error(p) for p in request["periods"]},
+    "models": {m: router_error(m) for m in request["models"]},
+    "providers": sorted({getattr(p, "value", p) for p in litellm.provider_list}),
+}))
+`;
+
+const MODELS_ACCEPTED = ["openai/gpt-4o", "anthropic/claude-sonnet-4-5", "ollama/llama3:8b", "hosted_vllm/org/model"];
+const MODELS_REFUSED_BY_BOTH = ["gpt4/a", "unknownprov/x", "foo-bar"];
+
+describeWith("the gateway's validators agree with LiteLLM 1.110.1's own checks", [requirements.litellmVenv()], () => {
+  let judged: { periods: Record<string, string | null>; models: Record<string, string | null>; providers: string[] };
+
+  beforeAll(() => {
+    const periods = [...ACCEPTED_PERIODS, ...REFUSED_BY_BOTH, ...REFUSED_HERE_ONLY];
+    const result = spawnSync(path.join(litellmVenv()!, "bin", "python"), ["-c", JUDGE], {
+      input: JSON.stringify({ periods, models: [...MODELS_ACCEPTED, ...MODELS_REFUSED_BY_BOTH] }),
+      encoding: "utf8",
+      env: { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: "True" },
+      timeout: 120_000,
+    });
+    expect(result.stderr.split("\n").filter((l) => /Traceback|Error/.test(l) && !/WARNING/.test(l))).toEqual([]);
+    judged = JSON.parse(result.stdout);
+  });
+
+  test("every budget period the gateway accepts, LiteLLM accepts", () => {
+    expect(ACCEPTED_PERIODS.filter((p) => judged.periods[p] !== null)).toEqual([]);
+  });
+
+  test("every period refused as 'by both' LiteLLM refuses, with its own message", () => {
+    expect(REFUSED_BY_BOTH.filter((p) => judged.periods[p] === null)).toEqual([]);
+    expect(judged.periods["2mo"]).toBe("Invalid budget_duration '2mo'. Use a format like '1h', '24h', '7d', or '30d'.");
+  });
+
+  test("the periods refused only here are really accepted by LiteLLM (the list of stricter cases stays honest)", () => {
+    expect(REFUSED_HERE_ONLY.filter((p) => judged.periods[p] !== null)).toEqual([]);
+  });
+
+  test("the provider list is LiteLLM's", () => {
+    expect([...LITELLM_PROVIDERS].sort()).toEqual(judged.providers);
+  });
+
+  test("models: accepted here means LiteLLM's Router takes it; refused here, the Router refuses it too", () => {
+    for (const model of MODELS_ACCEPTED) {
+      expect(litellmModel("m", model)).toBe(model);
+      expect(judged.models[model]).toBeNull();
+    }
+    for (const model of MODELS_REFUSED_BY_BOTH) {
+      expect(() => litellmModel("m", model)).toThrow();
+      expect(judged.models[model]).toMatch(/LLM Provider NOT provided/);
+    }
+  });
+});
