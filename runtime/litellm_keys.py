@@ -18,14 +18,18 @@ stdout, one JSON object: {"inSync": bool, "created": [...], "updated": [...], "d
 Exit status: 0 on success; 1 when LiteLLM refused a call (its own error text on stderr); 2 when
 LiteLLM could not be reached; 3 on bad input.
 
-LiteLLM facts this relies on (runtime-facts.md A5): /key/generate with an existing custom key
+LiteLLM facts this relies on (docs/litellm-facts.md, litellm 1.110.1
+proxy/management_endpoints/key_management_endpoints.py): /key/generate with an existing custom key
 answers 200 and creates nothing, so /key/info is asked first; /key/info answers 404 for an unknown
-key; aliases are unique across all keys (400 otherwise), and re-sending a key's own alias to
-/key/update can be refused as a duplicate, so an alias is only sent when it changes; /key/update
-keeps the key's spend, so a budget change never resets what was spent. An alias held by a key the
-stack no longer knows is taken over (see create).
+key and 200 with info.status "deleted" for a deleted one (info_key_fn reads the archive of deleted
+keys), which counts as absent; aliases are unique across all keys (400 otherwise); older versions
+refused a key's own alias re-sent to /key/update, so an alias is only sent when it changes;
+/key/update keeps the key's spend, so a budget change never resets what was spent; /key/delete
+answers 404 when none of the keys exists, so only keys /key/info shows as live are deleted. An
+alias held by a key the stack no longer knows is taken over (see create).
 """
 
+import ast
 import json
 import sys
 import urllib.error
@@ -49,14 +53,23 @@ class Unreachable(Exception):
 
 
 def error_text(raw):
-    """LiteLLM's own message out of its error envelope, or the raw body."""
+    """LiteLLM's own message out of its error envelope, or the raw body. Many of LiteLLM's messages
+    are a Python dict printed as text ("{'error': '...'}", openai_shaped_proxy_exception): the
+    text inside is what the user needs."""
     try:
         body = json.loads(raw)
     except ValueError:
         return raw.strip()[:500]
     error = body.get("error", body.get("detail", body)) if isinstance(body, dict) else body
     if isinstance(error, dict):
-        return str(error.get("message", error.get("error", error)))
+        error = error.get("message", error.get("error", error))
+    if isinstance(error, str) and error.startswith("{"):
+        try:
+            printed = ast.literal_eval(error)
+        except (ValueError, SyntaxError):
+            printed = None
+        if isinstance(printed, dict) and isinstance(printed.get("error"), str):
+            return printed["error"]
     return str(error)
 
 
@@ -90,13 +103,14 @@ class Client:
         return answer
 
     def info(self, key):
-        """The key's record, or None when LiteLLM does not know it (404)."""
+        """The key's record, or None when LiteLLM does not know it (404) or only as deleted."""
         status, answer = self.call("GET", "/key/info", query={"key": key})
         if status == 404:
             return None
         if status >= 400:
             raise LitellmError("GET", "/key/info", status, answer)
-        return answer.get("info", answer)
+        record = answer.get("info", answer)
+        return None if record.get("status") == "deleted" else record
 
 
 def normalised(field, value):

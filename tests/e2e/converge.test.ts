@@ -211,7 +211,9 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
       expect(
         (await request("http://127.0.0.1:8080/api/litellm/v1/models", { headers: { Authorization: `Bearer ${removedKey}` } })).status,
       ).toBe(401);
-      expect((await admin(`/key/info?key=${removedKey}`)).status).toBe(404);
+      // LiteLLM archives deleted keys: /key/info still answers, marked deleted.
+      const info = await admin(`/key/info?key=${removedKey}`);
+      expect({ status: info.status, keyStatus: JSON.parse(info.body).info?.status }).toEqual({ status: 200, keyStatus: "deleted" });
     });
 
     test("an image pin bump replaces that image and its container only", async () => {

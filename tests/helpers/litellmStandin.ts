@@ -25,6 +25,8 @@ export interface Standin {
 export interface StandinOptions {
   /** Environment on top of this process's, e.g. DATABASE_URL. */
   readonly env?: Record<string, string>;
+  /** Command-line arguments, as the container's command gives them. Default none. */
+  readonly args?: readonly string[];
 }
 
 /** The stand-in's environment: this process's, less any key-store setting of its own, plus `env`. */
@@ -38,7 +40,7 @@ export function standinEnv(masterKey: string, env: Record<string, string> = {}):
 export async function startStandin(masterKey = "sk-master-key-for-tests-0123456789abcdef", options: StandinOptions = {}): Promise<Standin> {
   // Its knob files (health override, server pid) in a directory of its own, not the host's /tmp.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-litellm-standin-"));
-  const child: ChildProcess = spawn("python3", [STANDIN_SCRIPT], {
+  const child: ChildProcess = spawn("python3", [STANDIN_SCRIPT, ...(options.args ?? [])], {
     env: { ...standinEnv(masterKey, options.env), STANDIN_RUN_DIR: runDir },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -50,7 +50,7 @@ describeWith("key registration through docker exec (real engine, LiteLLM stand-i
   let litellm: TestContainer;
   let state: KeyRegistrationState;
 
-  /** Whether the stand-in holds a key: LiteLLM's /key/info with the master key, asked inside its container. */
+  /** Whether the stand-in holds a live key: LiteLLM's /key/info with the master key, asked inside its container. */
   async function holds(k: DeclaredKey): Promise<boolean> {
     const script = `import json, urllib.error, urllib.request
 req = urllib.request.Request("http://127.0.0.1:4000/key/info?key=${k.key}")
@@ -60,7 +60,9 @@ try:
 except urllib.error.HTTPError as e:
     print(json.dumps({"status": e.code}))`;
     const result = await litellm.exec(["python3", "-c", script]);
-    return JSON.parse(result.stdout).info !== undefined;
+    // A deleted key still answers, from LiteLLM's archive, marked deleted.
+    const info = JSON.parse(result.stdout).info;
+    return info !== undefined && info.status !== "deleted";
   }
 
   beforeAll(async () => {

@@ -7,6 +7,7 @@ import * as path from "path";
 import { LITELLM_PROVIDERS } from "../../lib/litellmProviders";
 import { litellmModel } from "../../lib/validation";
 import { ACCEPTED_PERIODS, REFUSED_BY_BOTH, REFUSED_HERE_ONLY } from "../fixtures/budgetPeriods";
+import { STANDIN_SCRIPT } from "../helpers/litellmStandin";
 import { describeWith, litellmVenv, requirements } from "../helpers/requirements";
 
 // Reads {"periods": [...], "models": [...]} and prints what LiteLLM makes of each.
@@ -32,7 +33,25 @@ print(json.dumps({
 const MODELS_ACCEPTED = ["openai/gpt-4o", "anthropic/claude-sonnet-4-5", "ollama/llama3:8b", "hosted_vllm/org/model"];
 const MODELS_REFUSED_BY_BOTH = ["gpt4/a", "unknownprov/x", "foo-bar"];
 
-describeWith("the gateway's validators agree with LiteLLM 1.110.1's own checks", [requirements.litellmVenv()], () => {
+// The stand-in's port of LiteLLM's budget_duration_error, over the same samples.
+const STANDIN_JUDGE = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import litellm_standin
+print(json.dumps({p: litellm_standin.budget_duration_error(p) for p in json.load(sys.stdin)}))
+`;
+
+const BAD_COMMAND_LINES = [
+  ["--foo"],
+  ["--num_worker", "2"],
+  ["--port", "x"],
+  ["--max_requests_before_restart", "1.5"],
+  ["--num_workers"],
+  ["--run_gunicorn=1"],
+  ["stray"],
+];
+
+describeWith("the gateway's validators and the stand-in agree with LiteLLM 1.110.1's own checks", [requirements.litellmVenv()], () => {
   let judged: { periods: Record<string, string | null>; models: Record<string, string | null>; providers: string[] };
 
   beforeAll(() => {
@@ -74,4 +93,25 @@ describeWith("the gateway's validators agree with LiteLLM 1.110.1's own checks",
       expect(judged.models[model]).toMatch(/LLM Provider NOT provided/);
     }
   });
+
+  test("the stand-in refuses exactly the budget periods LiteLLM refuses, with LiteLLM's text", () => {
+    const result = spawnSync("python3", ["-c", STANDIN_JUDGE, path.dirname(STANDIN_SCRIPT)], {
+      input: JSON.stringify(Object.keys(judged.periods)),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(JSON.parse(result.stdout)).toEqual(judged.periods);
+  });
+
+  test.each(BAD_COMMAND_LINES.map((argv) => [argv.join(" "), argv]))(
+    "`litellm %s` ends the stand-in as it ends LiteLLM (click)",
+    (_, argv) => {
+      const env = { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: "True" };
+      const clickLines = (stderr: string) => stderr.split("\n").filter((l) => /^(Usage|Try|Error)/.test(l));
+      const real = spawnSync(path.join(litellmVenv()!, "bin", "litellm"), argv, { env, encoding: "utf8", timeout: 120_000 });
+      const standin = spawnSync("python3", [STANDIN_SCRIPT, ...argv], { env, encoding: "utf8", timeout: 20_000 });
+      expect(real.status).toBe(2);
+      expect({ status: standin.status, stderr: clickLines(standin.stderr) }).toEqual({ status: 2, stderr: clickLines(real.stderr) });
+    },
+  );
 });
