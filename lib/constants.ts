@@ -15,6 +15,8 @@ export const NGINX_PUBLIC_PORT = 8080;
 export const NGINX_ADMIN_PORT = 8081;
 /** Loopback-only port inside the nginx container for its own Docker healthcheck. */
 export const NGINX_HEALTH_PORT = 8079;
+/** Redis's port inside the private network; never published on the host. */
+export const REDIS_PORT = 6379;
 
 /** DNS names (network aliases) the containers answer to on the private network. */
 export const HOSTNAMES = {
@@ -22,6 +24,7 @@ export const HOSTNAMES = {
   litellm: "litellm",
   openWebui: "open-webui",
   nginx: "nginx",
+  redis: "redis",
 } as const;
 
 /** Docker's embedded DNS server, reachable from every container on a user-defined network. */
@@ -35,6 +38,12 @@ export const POSTGRES_START_SCRIPT = "/usr/local/bin/ai-gateway-postgres-start";
 export const POSTGRES_PASSWORD_APPLIED = "/tmp/ai-gateway-role-password-applied";
 /** PGDATA of the official postgres:16 image; the data volume must be mounted exactly here. */
 export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";
+
+/**
+ * Where the generated redis.conf is placed: the official image's documented location for a custom
+ * config. It holds the password, so it is uploaded as a secret and never put on a command line.
+ */
+export const REDIS_CONFIG_PATH = "/usr/local/etc/redis/redis.conf";
 
 /** Where the generated LiteLLM config is placed: a single file, never a directory over /app. */
 export const LITELLM_CONFIG_PATH = "/app/config.yaml";

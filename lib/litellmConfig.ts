@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import { BudgetProfile } from "../profiles";
 import { LITELLM_DB_POOL_PER_WORKER, REQUEST_BUDGET_SECONDS } from "./constants";
+import { litellmCoordinationRedis } from "./redisConfig";
 import { ModelSpec } from "./validation";
 
 export interface LitellmConfigInput {
@@ -8,6 +9,8 @@ export interface LitellmConfigInput {
   readonly models: readonly ModelSpec[];
   /** Proxy-wide budget, enforced by LiteLLM from `litellm_settings`. */
   readonly budget: BudgetProfile;
+  /** Whether LiteLLM's workers share a Redis (`general_settings.coordination_redis`). Default false. */
+  readonly redis?: boolean;
 }
 
 /** Retries per request, applied by LiteLLM's router (honours the provider's Retry-After). */
@@ -38,6 +41,7 @@ export function renderLitellmConfig(input: LitellmConfigInput): string {
       store_model_in_db: true,
       database_connection_pool_limit: LITELLM_DB_POOL_PER_WORKER,
       database_connection_timeout: 60,
+      ...(input.redis ? { coordination_redis: litellmCoordinationRedis() } : {}),
     },
     litellm_settings: {
       request_timeout: REQUEST_BUDGET_SECONDS,

@@ -15,8 +15,11 @@ import {
   POSTGRES_PORT,
   POSTGRES_START_SCRIPT,
   POSTGRES_USER,
+  REDIS_CONFIG_PATH,
+  REDIS_PORT,
 } from "./constants";
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
+import { LITELLM_REDIS_PASSWORD_ENV } from "./redisConfig";
 
 /**
  * The container's command: runtime/postgres-start.sh, which starts the server through the image's
@@ -60,6 +63,30 @@ export function postgresHealthcheck(): HealthcheckSpec {
 /** The official image creates this role and database on first initialisation of an empty volume. */
 export function postgresEnv(password: string): string[] {
   return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
+}
+
+/** The official image's entrypoint runs `redis-server` as the redis user with the uploaded config. */
+export function redisCommand(): string[] {
+  return ["redis-server", REDIS_CONFIG_PATH];
+}
+
+/**
+ * PING over TCP with the password from the config file (redis-cli reads REDISCLI_AUTH, so it is on
+ * no command line). Healthy means Redis answers an authenticated client: a wrong password, a
+ * NOAUTH or a loading dataset print something other than PONG, and redis-cli's exit code alone
+ * would not tell.
+ */
+export function redisHealthcheck(): HealthcheckSpec {
+  return {
+    test: [
+      "CMD-SHELL",
+      `REDISCLI_AUTH="$(sed -n 's/^requirepass //p' ${REDIS_CONFIG_PATH})" redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping | grep -qx PONG`,
+    ],
+    intervalSeconds: 5,
+    timeoutSeconds: 5,
+    retries: 5,
+    startPeriodSeconds: 10,
+  };
 }
 
 /** Arguments to the LiteLLM image's own entrypoint; the entrypoint itself is left alone. */
@@ -151,11 +178,17 @@ export interface LitellmEnvInput {
   readonly uiUsername: string;
   readonly uiPassword: string;
   readonly providerApiKeys: Readonly<Record<string, string>>;
+  /** Redis's password when the workers share one (config.yaml reads it from the environment). */
+  readonly redisPassword?: string;
 }
 
 export function litellmEnv(input: LitellmEnvInput): string[] {
   return toEnvList({
     ...input.providerApiKeys,
+    // One worker has nothing to share, and LiteLLM's admin UI would show a "no Redis" banner.
+    ...(input.redisPassword !== undefined
+      ? { [LITELLM_REDIS_PASSWORD_ENV]: input.redisPassword }
+      : { LITELLM_DISABLE_NO_REDIS_WARNING: "true" }),
     LITELLM_MASTER_KEY: input.masterKey,
     LITELLM_SALT_KEY: input.saltKey,
     DATABASE_URL: input.databaseUrl,
