@@ -51,14 +51,7 @@ export function names(stack: string) {
 
 /** The services a stack runs now, as Docker has them: every profile's four, and Redis where the profile has it. */
 export async function servicesOf(stack: string): Promise<Service[]> {
-  const listed = await docker([
-    "ps",
-    "-a",
-    "--filter",
-    `label=${names(stack).label}`,
-    "--format",
-    '{{.Label "ai-gateway.service"}}',
-  ]);
+  const listed = await docker(["ps", "-a", "--filter", `label=${names(stack).label}`, "--format", '{{.Label "ai-gateway.service"}}']);
   const present = new Set(listed.stdout.split("\n").filter(Boolean));
   return SERVICES.filter((service) => !OPTIONAL_SERVICES.includes(service) || present.has(service));
 }
