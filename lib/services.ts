@@ -136,7 +136,7 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     DEFAULT_USER_ROLE: "pending",
     // aiohttp's `total` limit, which also cuts a streamed reply still producing tokens: empty means
     // none (Open WebUI 0.11.4 env.py). Written out so the intent holds whatever an image defaults
-    // it to (the docs still say 300). Streams get a limit on silence instead (utils/session_pool.py `sock_read`).
+    // it to. Streams get a limit on silence instead (utils/session_pool.py, aiohttp `sock_read`).
     AIOHTTP_CLIENT_TIMEOUT: "",
     AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT: String(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS),
     // SQLite's default pool of 512 connections can exhaust the memory limit.
