@@ -8,7 +8,7 @@ import {
   LITELLM_CONFIG_PATH,
   LITELLM_PORT,
   NGINX_HEALTH_PORT,
-  OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS,
+  OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS,
   OPEN_WEBUI_PORT,
   POSTGRES_DB,
   POSTGRES_PASSWORD_APPLIED,
@@ -161,8 +161,11 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     WEBUI_ADMIN_NAME: "Admin",
     ENABLE_SIGNUP: "False",
     DEFAULT_USER_ROLE: "pending",
-    // Default 300 s would cut the gateway's 10-minute requests at 5 minutes.
-    AIOHTTP_CLIENT_TIMEOUT: String(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS),
+    // aiohttp's `total` limit, which also cuts a streamed reply still producing tokens: empty means
+    // none (Open WebUI 0.11.4 env.py). Written out so the intent holds whatever an image defaults
+    // it to. Streams get a limit on silence instead (utils/session_pool.py, aiohttp `sock_read`).
+    AIOHTTP_CLIENT_TIMEOUT: "",
+    AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT: String(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS),
     // SQLite's default pool of 512 connections can exhaust the memory limit.
     DATABASE_POOL_SIZE: "8",
     // No Hugging Face round trip on every start; the bundled model is used.
