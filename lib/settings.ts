@@ -47,7 +47,7 @@ export const DEFAULTS = {
 export interface SettingsInput extends ProxySettingsInput {
   /** Resource profile: small, medium or large. Default "medium". */
   readonly profile?: string;
-  /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per 30 days. Default "test". */
+  /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per calendar month. Default "test". */
   readonly budget?: string;
   /** Host port nginx publishes the gateway on: 1024-65535, 80 or 443. Default 8080. */
   readonly httpPort?: number;
