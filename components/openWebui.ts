@@ -14,8 +14,10 @@ export interface OpenWebuiArgs {
   readonly networkName: pulumi.Input<string>;
   /** Memory limit. Required. */
   readonly profile: ResourceProfile;
-  /** Public origin (WEBUI_URL, CORS). Required. */
+  /** Public origin (WEBUI_URL). Required. */
   readonly publicUrl: string;
+  /** Origins whose browsers may open the websocket (CORS_ALLOW_ORIGIN). Default: publicUrl only. */
+  readonly allowedOrigins?: readonly string[];
   /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
   readonly apiKey: pulumi.Input<string>;
   /** WEBUI_SECRET_KEY, stable across container replacements. Required. */
@@ -43,11 +45,16 @@ export class OpenWebui extends pulumi.ComponentResource {
 
     this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
 
-    const envs = pulumi
-      .all([args.apiKey, args.secretKey, args.adminPassword])
-      .apply(([apiKey, secretKey, adminPassword]) =>
-        openWebuiEnv({ publicUrl: args.publicUrl, apiKey, secretKey, adminEmail: args.adminEmail, adminPassword }),
-      );
+    const envs = pulumi.all([args.apiKey, args.secretKey, args.adminPassword]).apply(([apiKey, secretKey, adminPassword]) =>
+      openWebuiEnv({
+        publicUrl: args.publicUrl,
+        allowedOrigins: args.allowedOrigins ?? [args.publicUrl],
+        apiKey,
+        secretKey,
+        adminEmail: args.adminEmail,
+        adminPassword,
+      }),
+    );
 
     this.container = serviceContainer(
       name,

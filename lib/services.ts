@@ -17,6 +17,7 @@ import {
   POSTGRES_USER,
 } from "./constants";
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
+import { corsAllowOrigin } from "./openWebuiOrigins";
 
 /**
  * The container's command: runtime/postgres-start.sh, which starts the server through the image's
@@ -105,6 +106,8 @@ export function nginxHealthcheck(): HealthcheckSpec {
 
 export interface OpenWebuiEnvInput {
   readonly publicUrl: string;
+  /** Every origin users open Open WebUI at (lib/openWebuiOrigins.ts), publicUrl first. */
+  readonly allowedOrigins: readonly string[];
   readonly apiKey: string;
   readonly secretKey: string;
   readonly adminEmail: string;
@@ -126,7 +129,8 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     ENABLE_OLLAMA_API: "False",
     WEBUI_SECRET_KEY: input.secretKey,
     WEBUI_URL: input.publicUrl,
-    CORS_ALLOW_ORIGIN: input.publicUrl,
+    // Also Socket.IO's origin allow-list: a browser at any other origin loses its websocket.
+    CORS_ALLOW_ORIGIN: corsAllowOrigin(input.allowedOrigins),
     // The admin is created on first start when no user exists, which also turns signup off;
     // ENABLE_SIGNUP=False keeps it off so no visitor can make themselves an account.
     WEBUI_ADMIN_EMAIL: input.adminEmail,

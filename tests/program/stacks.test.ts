@@ -324,6 +324,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
     const port = stackFile["ai-gateway:httpPort"];
     expect(o.openWebuiUrl).toBe(`http://127.0.0.1:${port}/`);
+    // The websocket's origin allow-list covers both loopback names (lib/openWebuiOrigins.ts).
+    expect(envMap(container("open-webui")).CORS_ALLOW_ORIGIN).toBe(`http://127.0.0.1:${port};http://localhost:${port}`);
     expect(o.apiBaseUrl).toBe(`http://127.0.0.1:${port}/api/litellm/v1`);
     expect(o.adminUiUrl).toBe(`http://127.0.0.1:${stackFile["ai-gateway:adminPort"]}/ui`);
     expect(o.adminUiAccess).toContain(o.adminUiUrl);

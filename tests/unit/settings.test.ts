@@ -34,7 +34,14 @@ test("timeouts nest: LiteLLM gives up first, then Open WebUI, then nginx", () =>
   expect(REQUEST_BUDGET_SECONDS).toBe(600);
   expect(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
   expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS);
-  const env = openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" });
+  const env = openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
   expect(env).toContain(`AIOHTTP_CLIENT_TIMEOUT=${OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS}`);
 });
 
