@@ -11,7 +11,7 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # nginx-light: the server; python3-minimal + libpython3-stdlib (urllib, http.server): stand-ins and
 # LiteLLM/Open WebUI's python probes;
 # postgresql: pg_isready and a server for the postgres container; busybox: wget, as in nginx:alpine.
-PACKAGES=nginx-light,python3-minimal,libpython3-stdlib,postgresql,busybox
+PACKAGES=nginx-light,python3-minimal,libpython3-stdlib,postgresql,busybox,python3-socketio,python3-aiohttp
 
 key=$(printf '%s %s' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-12)
 target=".cache/rootfs/$SUITE-$key"
