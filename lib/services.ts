@@ -140,6 +140,13 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     DEFAULT_USER_ROLE: "pending",
     // Default 300 s would cut the gateway's 10-minute requests at 5 minutes.
     AIOHTTP_CLIENT_TIMEOUT: String(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS),
+    // Non-admin accounts would otherwise see no model until an admin grants each one
+    // (utils/models.py:get_filtered_models); Open WebUI's LiteLLM virtual key already decides
+    // which models it can reach, and only the admin creates accounts.
+    BYPASS_MODEL_ACCESS_CONTROL: "True",
+    // Follow-up suggestions are an extra completion after every answer, on the chat's own model
+    // and Open WebUI's key budget. Titles and tags (once per chat) stay on.
+    ENABLE_FOLLOW_UP_GENERATION: "False",
     // SQLite's default pool of 512 connections can exhaust the memory limit.
     DATABASE_POOL_SIZE: "8",
     // No Hugging Face round trip on every start; the bundled model is used.

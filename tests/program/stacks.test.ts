@@ -226,6 +226,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
     expect(env.ENABLE_OLLAMA_API).toBe("False");
     expect(env.ENABLE_SIGNUP).toBe("False");
+    expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
+    expect(env.ENABLE_FOLLOW_UP_GENERATION).toBe("False");
     expect(env.ENABLE_PERSISTENT_CONFIG).toBe("False");
     expect(env.WEBUI_ADMIN_EMAIL).toBe("admin@example.com");
     expect(Number(env.AIOHTTP_CLIENT_TIMEOUT)).toBeGreaterThanOrEqual(600);
