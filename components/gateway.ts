@@ -210,6 +210,8 @@ export class Gateway extends pulumi.ComponentResource {
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,
         adminPassword: this.secrets.openWebuiAdminPassword,
+        dockerHost: settings.dockerHost,
+        dockerSshOpts: settings.dockerSshOpts,
         ephemeral: settings.ephemeral,
         labels,
       },

@@ -61,13 +61,14 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     // Six gateway secrets, and a virtual key each for Open WebUI and the default "agents" consumer.
     expect(count(TYPES.password)).toBe(8);
     expect(count(TYPES.keyRegistration)).toBe(1);
+    expect(count(TYPES.openWebuiSettings)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     expect(components.sort()).toEqual(
       ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"].map(
         (t) => `ai-gateway:index:${t}`,
       ),
     );
-    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 8 + 1 + 8);
+    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 8 + 1 + 1 + 8);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -228,11 +229,32 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.ENABLE_SIGNUP).toBe("False");
     expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
     expect(env.ENABLE_FOLLOW_UP_GENERATION).toBe("False");
-    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("False");
+    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("True");
     expect(env.WEBUI_ADMIN_EMAIL).toBe("admin@example.com");
     expect(Number(env.AIOHTTP_CLIENT_TIMEOUT)).toBeGreaterThanOrEqual(600);
     const volume = find(run, TYPES.volume, "-open-webui-data");
     expect(container("open-webui").inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/app/backend/data" }]);
+  });
+
+  test("Open WebUI settings step: the declared settings, enforced in the Open WebUI container once it is healthy", () => {
+    const step = run.resources.find((r) => r.type === TYPES.openWebuiSettings)!;
+    const openWebui = container("open-webui");
+    const env = envMap(openWebui);
+    const o = run.outputs as any;
+    expect(step.inputs.container).toBe(`${prefix}-open-webui`);
+    expect(step.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(step.inputs.adminEmail).toBe(env.WEBUI_ADMIN_EMAIL);
+    expect(step.inputs.adminPassword).toBe(env.WEBUI_ADMIN_PASSWORD);
+    // The same values the environment seeds a new volume with.
+    expect(step.inputs.settings).toEqual({
+      openai: { url: env.OPENAI_API_BASE_URL, key: o.openWebuiApiKey },
+      ollama: false,
+      admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE },
+    });
+    expect(step.inputs.script).toContain("def reconcile(");
+    expect(step.options.additionalSecretOutputs.sort()).toEqual(["adminPassword", "settings"]);
+    expect(step.dependencies).toContain(openWebui.urn);
+    expect(waitsFor(run, container("nginx")).has(step.urn)).toBe(false);
   });
 
   test("key registration: every consumer's key with its budget, run in the LiteLLM container once it is healthy", () => {
