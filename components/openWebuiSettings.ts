@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DockerEndpoint, execInContainer } from "../lib/dockerExec";
+import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
 import { OPEN_WEBUI_PORT } from "../lib/constants";
 import { OpenWebuiDeclaredSettings } from "../lib/services";
 
@@ -69,6 +69,13 @@ export const openWebuiSettingsProvider: pulumi.dynamic.ResourceProvider = {
     try {
       return { changes: !(await enforce(news, "check")).inSync };
     } catch (e) {
+      // No such container (404) or not running (409): this run creates or starts it, and it needs
+      // nothing from the step. A new volume is seeded from the environment with the declared values;
+      // a kept one holds what the step last applied. (Duck-typed: see keysOutOfReach.)
+      const status = (e as Partial<DockerEngineError>).status;
+      if (status === 404 || status === 409) {
+        return { changes: false };
+      }
       // As in the key registration: plan an update, which reports the reason if it persists.
       process.stderr.write(
         `warning: could not ask Open WebUI whether its declared settings hold, so an update is planned: ${(e as Error).message}\n`,
