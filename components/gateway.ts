@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
 import { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
+import { openWebuiOrigins } from "../lib/openWebuiOrigins";
 import { checkTlsMaterial } from "../lib/proxySettings";
 import * as validate from "../lib/validation";
 import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
@@ -225,10 +226,21 @@ export class Gateway extends pulumi.ComponentResource {
         networkName,
         profile: this.profile,
         publicUrl: settings.publicUrl,
+        allowedOrigins: openWebuiOrigins({
+          publicUrl: settings.publicUrl,
+          bindAddress: settings.bindAddress,
+          httpPort: settings.httpPort,
+          tls: settings.proxy.tls,
+          domain: settings.proxy.domain,
+          httpsPort: settings.proxy.httpsPort,
+          dockerHost: settings.dockerHost,
+        }),
         apiKey: this.keys.openWebuiKey,
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,
         adminPassword: this.secrets.openWebuiAdminPassword,
+        dockerHost: settings.dockerHost,
+        dockerSshOpts: settings.dockerSshOpts,
         ephemeral: settings.ephemeral,
         labels,
       },

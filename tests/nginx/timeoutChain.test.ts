@@ -87,10 +87,14 @@ const chat = (stream: boolean) => ({ model: "m", messages: [{ role: "user", cont
 describeWith("the timeout chain (nginx, Open WebUI, LiteLLM, provider), scaled down", nginxRequirements(), () => {
   const litellmConfig = parse(renderLitellmConfig({ models: [{ name: "m", model: "openai/m" }], budget: BUDGETS.test }));
   const webuiEnv = Object.fromEntries(
-    openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" }).map((e) => [
-      e.slice(0, e.indexOf("=")),
-      e.slice(e.indexOf("=") + 1),
-    ]),
+    openWebuiEnv({
+      publicUrl: "http://x",
+      allowedOrigins: ["http://x"],
+      apiKey: "k",
+      secretKey: "s",
+      adminEmail: "a@b.cd",
+      adminPassword: "p",
+    }).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
   );
   const nginxSeconds = NGINX_PROXY_TIMEOUT_SECONDS / SPEEDUP;
 

@@ -66,10 +66,12 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     // and the default "agents" consumer.
     expect(count(TYPES.password)).toBe(9);
     expect(count(TYPES.keyRegistration)).toBe(1);
+    expect(count(TYPES.openWebuiSettings)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
-    expect(run.resources).toHaveLength(2 * containers + 2 + 1 + 1 + 9 + 1 + components.length);
+    // ... and one each: key registration, Open WebUI settings step.
+    expect(run.resources).toHaveLength(2 * containers + 2 + 1 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -271,12 +273,35 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
     expect(env.ENABLE_OLLAMA_API).toBe("False");
     expect(env.ENABLE_SIGNUP).toBe("False");
-    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("False");
+    expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
+    expect(env.ENABLE_FOLLOW_UP_GENERATION).toBe("False");
+    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("True");
     expect(env.WEBUI_ADMIN_EMAIL).toBe("admin@example.com");
     expect(env.AIOHTTP_CLIENT_TIMEOUT).toBe("");
     expect(Number(env.AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT)).toBeGreaterThan(600);
     const volume = find(run, TYPES.volume, "-open-webui-data");
     expect(container("open-webui").inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/app/backend/data" }]);
+  });
+
+  test("Open WebUI settings step: the declared settings, enforced in the Open WebUI container once it is healthy", () => {
+    const step = run.resources.find((r) => r.type === TYPES.openWebuiSettings)!;
+    const openWebui = container("open-webui");
+    const env = envMap(openWebui);
+    const o = run.outputs as any;
+    expect(step.inputs.container).toBe(`${prefix}-open-webui`);
+    expect(step.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(step.inputs.adminEmail).toBe(env.WEBUI_ADMIN_EMAIL);
+    expect(step.inputs.adminPassword).toBe(env.WEBUI_ADMIN_PASSWORD);
+    // The same values the environment seeds a new volume with.
+    expect(step.inputs.settings).toEqual({
+      openai: { url: env.OPENAI_API_BASE_URL, key: o.openWebuiApiKey },
+      ollama: false,
+      admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE },
+    });
+    expect(step.inputs.script).toContain("def reconcile(");
+    expect(step.options.additionalSecretOutputs.sort()).toEqual(["adminPassword", "settings"]);
+    expect(step.dependencies).toContain(openWebui.urn);
+    expect(waitsFor(run, container("nginx")).has(step.urn)).toBe(false);
   });
 
   test("key registration: every consumer's key with its budget, run in the LiteLLM container once it is healthy", () => {
@@ -373,6 +398,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
     const port = stackFile["ai-gateway:httpPort"];
     expect(o.openWebuiUrl).toBe(`http://127.0.0.1:${port}/`);
+    // The websocket's origin allow-list covers both loopback names (lib/openWebuiOrigins.ts).
+    expect(envMap(container("open-webui")).CORS_ALLOW_ORIGIN).toBe(`http://127.0.0.1:${port};http://localhost:${port}`);
     expect(o.apiBaseUrl).toBe(`http://127.0.0.1:${port}/api/litellm/v1`);
     expect(o.adminUiUrl).toBe(`http://127.0.0.1:${stackFile["ai-gateway:adminPort"]}/ui`);
     expect(o.adminUiAccess).toContain(o.adminUiUrl);

@@ -34,12 +34,26 @@ test("limits on silence nest: LiteLLM gives up first, then Open WebUI, then ngin
   expect(REQUEST_BUDGET_SECONDS).toBe(600);
   expect(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
   expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS);
-  const env = openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" });
+  const env = openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
   expect(env).toContain(`AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT=${OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS}`);
 });
 
 test("Open WebUI has no total limit, which would cut a stream still producing tokens", () => {
-  const env = openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" });
+  const env = openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
   // Empty, not absent: Open WebUI 0.11.4 reads "" as no limit.
   expect(env).toContain("AIOHTTP_CLIENT_TIMEOUT=");
 });
