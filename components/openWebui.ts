@@ -87,7 +87,6 @@ export class OpenWebui extends pulumi.ComponentResource {
         sshOpts: args.dockerSshOpts ?? [],
         container: containerName,
         adminEmail: args.adminEmail,
-        adminPassword: args.adminPassword,
         settings: pulumi.output(args.apiKey).apply((apiKey) => openWebuiDeclaredSettings({ publicUrl: args.publicUrl, apiKey })),
         script: runtimeFile("open_webui_config.py"),
       },

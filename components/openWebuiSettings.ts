@@ -4,14 +4,14 @@ import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/docke
 import { OPEN_WEBUI_PORT } from "../lib/constants";
 import { OpenWebuiDeclaredSettings } from "../lib/services";
 
-/** What the step knows: where Open WebUI runs, how to sign in, and what to enforce. */
+/** What the step knows: where Open WebUI runs, which admin acts, and what to enforce. */
 export interface OpenWebuiSettingsState {
   readonly dockerHost: string;
   readonly sshOpts: string[];
   /** The Open WebUI container's name (the script runs inside it). */
   readonly container: string;
+  /** The admin the script acts as (the oldest admin when none has this address). */
   readonly adminEmail: string;
-  readonly adminPassword: string;
   readonly settings: OpenWebuiDeclaredSettings;
   /** runtime/open_webui_config.py, run with the Open WebUI image's python3. */
   readonly script: string;
@@ -23,18 +23,22 @@ interface SettingsResult {
   readonly unchanged: string[];
 }
 
-const EXIT_REASONS: Record<number, string> = { 1: "Open WebUI refused a call", 2: "Open WebUI could not be reached", 3: "bad input" };
+const EXIT_REASONS: Record<number, string> = {
+  1: "Open WebUI refused a call",
+  2: "Open WebUI could not be reached",
+  3: "no admin to act as, or bad input",
+};
 
 /**
  * Runs the script inside the Open WebUI container, as the key registration runs its own inside
- * LiteLLM's: secrets on stdin, Open WebUI called on 127.0.0.1, nothing logged.
+ * LiteLLM's: secrets on stdin, Open WebUI called on 127.0.0.1 as its admin (a session token the
+ * script makes with the container's WEBUI_SECRET_KEY, so no password is needed), nothing logged.
  */
 async function enforce(state: OpenWebuiSettingsState, mode: "apply" | "check"): Promise<SettingsResult> {
   const endpoint: DockerEndpoint = { host: state.dockerHost, sshOpts: state.sshOpts };
   const input = JSON.stringify({
     baseUrl: `http://127.0.0.1:${OPEN_WEBUI_PORT}`,
     email: state.adminEmail,
-    password: state.adminPassword,
     mode,
     ...state.settings,
   });
@@ -48,9 +52,9 @@ async function enforce(state: OpenWebuiSettingsState, mode: "apply" | "check"): 
 
 /** The declaration, as one value: when it differs from the last one applied, there is work to do. */
 function declaration(state: OpenWebuiSettingsState): string {
-  const { dockerHost, sshOpts, container, adminEmail, adminPassword, settings, script } = state;
+  const { dockerHost, sshOpts, container, adminEmail, settings, script } = state;
   return createHash("sha256")
-    .update(JSON.stringify([dockerHost, sshOpts, container, adminEmail, adminPassword, settings, script]))
+    .update(JSON.stringify([dockerHost, sshOpts, container, adminEmail, settings, script]))
     .digest("hex");
 }
 
@@ -99,12 +103,11 @@ export interface OpenWebuiSettingsArgs {
   readonly sshOpts: readonly string[];
   readonly container: string;
   readonly adminEmail: string;
-  readonly adminPassword: pulumi.Input<string>;
   readonly settings: pulumi.Input<OpenWebuiDeclaredSettings>;
   readonly script: string;
 }
 
-/** The declared settings as a resource; its state holds the admin password and key (secret). */
+/** The declared settings as a resource; its state holds Open WebUI's virtual key (secret). */
 export class OpenWebuiSettings extends pulumi.dynamic.Resource {
   /** Sections the last apply changed (openai, ollama, admin); empty when Open WebUI agreed. */
   declare public readonly applied: pulumi.Output<string[]>;
@@ -116,11 +119,10 @@ export class OpenWebuiSettings extends pulumi.dynamic.Resource {
       {
         ...args,
         sshOpts: [...args.sshOpts],
-        adminPassword: pulumi.secret(args.adminPassword),
         settings: pulumi.secret(args.settings),
         applied: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["adminPassword", "settings"] },
+      { ...opts, additionalSecretOutputs: ["settings"] },
       "ai-gateway",
       "OpenWebuiSettings",
     );

@@ -8,7 +8,8 @@ through its admin API. Everything the stack does not declare stays as the admin 
 
 stdin, one JSON object:
   baseUrl   Open WebUI's URL (default http://127.0.0.1:8080)
-  email, password   the admin account the stack created (WEBUI_ADMIN_EMAIL/PASSWORD)
+  email     the admin account the stack declares (WEBUI_ADMIN_EMAIL); the oldest admin when no
+            admin has that address
   mode      "check" (read only: report whether Open WebUI agrees) or "apply"
   openai    {"url": LiteLLM's base URL, "key": Open WebUI's virtual key}
   ollama    false: the Ollama API stays off
@@ -18,22 +19,42 @@ stdin, one JSON object:
 stdout, one JSON object: {"inSync": bool, "changed": [...], "unchanged": [...]} naming sections
 (openai, ollama, admin). Secrets are never printed.
 
-Exit status: 0 on success; 1 when Open WebUI refused a call (its text on stderr), including the
-sign-in; 2 when Open WebUI could not be reached; 3 on bad input.
+Exit status: 0 on success; 1 when Open WebUI refused a call (its text on stderr); 2 when Open WebUI
+could not be reached; 3 on bad input, or when the container has no admin or no WEBUI_SECRET_KEY.
 
-Open WebUI 0.11.4 facts this relies on (docs/open-webui-facts.md §6-7): POST /api/v1/auths/signin
-answers a JWT for the admin; GET /openai/config and POST /openai/config/update carry the four
+How it acts as the admin: with a session token made the way Open WebUI makes one
+(utils/auth.py:create_token: an HS256 JWT of {"id", "jti", "iat", "exp"} signed with
+WEBUI_SECRET_KEY, which the container's environment holds), for the admin account read from
+Open WebUI's own database (DATA_DIR/webui.db, table "user", role 'admin'). Not by signing in with
+a password: the admin's password is whatever the account got when it was created, which after a
+`pulumi destroy` (the stack's secrets are generated anew, the volume is kept) or a change in the
+admin panel is no longer the stack's. Whoever can run this script in the container can read the
+secret key anyway, so the token grants nothing new. It lives five minutes.
+
+Open WebUI 0.11.4 facts this relies on (docs/open-webui-facts.md §6-7): GET /openai/config and POST /openai/config/update carry the four
 OPENAI_* fields, keys padded to the URLs' count and configs keyed by connection index; the same for
 /ollama/config(/update); GET/POST /api/v1/auths/admin/config take the whole admin form, so it is
 read, changed and sent back.
 """
 
+import base64
+import hashlib
+import hmac
 import json
+import os
+import sqlite3
 import sys
+import time
 import urllib.error
 import urllib.request
+import uuid
 
 TIMEOUT_SECONDS = 30
+TOKEN_SECONDS = 300
+
+
+class NoAdmin(Exception):
+    """The container cannot act as its admin: no admin account yet, or no secret key."""
 
 
 class Refused(Exception):
@@ -79,17 +100,45 @@ class Client:
         except (urllib.error.URLError, OSError) as e:
             raise Unreachable(f"Open WebUI at {self.base_url} could not be reached: {e}") from None
 
-    def sign_in(self, email, password):
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def admin_id(email):
+    """The id of the admin with `email` (Open WebUI stores it lower-cased), else of the oldest admin."""
+    data_dir = os.environ.get("DATA_DIR", "/app/backend/data")
+    path = os.path.join(data_dir, "webui.db")
+    try:
+        # Only read; a plain connection, since a read-only one cannot open a WAL database alone.
+        if not os.path.exists(path):
+            raise sqlite3.OperationalError("no such file")
+        db = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
         try:
-            self.token = self.call("POST", "/api/v1/auths/signin", {"email": email, "password": password})["token"]
-        except Refused as e:
-            raise Refused(
-                "POST",
-                "/api/v1/auths/signin",
-                e.status,
-                f"{e.body} (the stack signs in as {email} with the password it generated: if that account's password "
-                "was changed in Open WebUI, set it back)",
-            ) from None
+            rows = db.execute('SELECT id, email FROM "user" WHERE role = ? ORDER BY created_at, id', ("admin",)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        raise NoAdmin(f"cannot read Open WebUI's accounts in {path}: {e}") from None
+    if not rows:
+        raise NoAdmin(f"Open WebUI has no admin account yet ({path})")
+    for user_id, user_email in rows:
+        if (user_email or "").lower() == email.lower():
+            return user_id
+    return rows[0][0]
+
+
+def admin_token(email):
+    """A session token for the admin, as utils/auth.py:create_token makes one."""
+    secret = os.environ.get("WEBUI_SECRET_KEY") or os.environ.get("WEBUI_JWT_SECRET_KEY")
+    if not secret:
+        raise NoAdmin("WEBUI_SECRET_KEY is not set in this container")
+    now = int(time.time())
+    payload = {"id": admin_id(email), "jti": str(uuid.uuid4()), "iat": now, "exp": now + TOKEN_SECONDS}
+    signing_input = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64url(json.dumps(payload).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
 
 
 def desired_openai(current, declared):
@@ -121,7 +170,7 @@ def desired_ollama(current, enabled):
 
 def reconcile(spec):
     client = Client(spec.get("baseUrl", "http://127.0.0.1:8080"))
-    client.sign_in(spec["email"], spec["password"])
+    client.token = admin_token(spec["email"])
     sections = []
     if "openai" in spec:
         sections.append(("openai", "/openai/config", "/openai/config/update", lambda c: desired_openai(c, spec["openai"])))
@@ -149,8 +198,8 @@ def reconcile(spec):
 def main():
     try:
         spec = json.load(sys.stdin)
-        if spec.get("mode") not in ("check", "apply") or not spec.get("email") or not spec.get("password"):
-            raise ValueError("needs mode check|apply, email and password")
+        if spec.get("mode") not in ("check", "apply") or not spec.get("email"):
+            raise ValueError("needs mode check|apply and email")
     except ValueError as e:
         sys.stderr.write(f"bad input: {e}\n")
         return 3
@@ -162,6 +211,9 @@ def main():
     except Unreachable as e:
         sys.stderr.write(f"{e}\n")
         return 2
+    except NoAdmin as e:
+        sys.stderr.write(f"{e}\n")
+        return 3
     json.dump(result, sys.stdout)
     return 0
 

@@ -34,7 +34,8 @@ interface Engine {
 }
 
 /** An engine whose container "open-webui" runs exec commands in `ns`; "gone" is 404, "stopped" 409. */
-async function engine(ns: NetNs): Promise<Engine> {
+/** A fake engine whose execs run in `ns` with `containerEnv`, as Docker runs them with the container's environment. */
+async function engine(ns: NetNs, containerEnv: () => Record<string, string>): Promise<Engine> {
   const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
   const execs: string[] = [];
   const pending = new Map<string, string[]>();
@@ -80,7 +81,7 @@ async function engine(ns: NetNs): Promise<Engine> {
     const stdin: Buffer[] = [];
     sock.on("data", (c: Buffer) => stdin.push(c));
     sock.on("end", () => {
-      const child = spawn("ip", ["netns", "exec", ns.name, ...cmd], { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("ip", ["netns", "exec", ns.name, ...cmd], { stdio: ["pipe", "pipe", "pipe"], env: containerEnv() });
       const frame = (stream: number) => (c: Buffer) => {
         const header = Buffer.alloc(8);
         header[0] = stream;
@@ -109,13 +110,13 @@ describeWith(
     let docker: Engine;
     let dataDir: string;
     let runDir: string;
+    let engineEnvOverrides: Record<string, string> = {};
 
     const state = (key: string, overrides: Partial<OpenWebuiSettingsState> = {}): OpenWebuiSettingsState => ({
       dockerHost: `unix://${docker.socket}`,
       sshOpts: [],
       container: "ai-gateway-open-webui",
       adminEmail: ADMIN.email,
-      adminPassword: ADMIN.password,
       settings: openWebuiDeclaredSettings({ publicUrl: PUBLIC_URL, apiKey: key }),
       script: runtimeFile("open_webui_config.py"),
       ...overrides,
@@ -123,9 +124,14 @@ describeWith(
 
     beforeAll(async () => {
       ns = new NetNs();
-      docker = await engine(ns);
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-data-"));
       runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-run-"));
+      docker = await engine(ns, () => ({
+        PATH: "/usr/bin:/bin",
+        DATA_DIR: dataDir,
+        ...Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        ...engineEnvOverrides,
+      }));
       const env = openWebuiEnv({
         publicUrl: PUBLIC_URL,
         allowedOrigins: [PUBLIC_URL],
@@ -211,17 +217,22 @@ describeWith(
       expect(written.join("")).toContain("could not ask Open WebUI whether its declared settings hold");
     });
 
-    test("a refused sign-in fails the step with Open WebUI's own text and no secret", async () => {
-      const wrong = state(ROTATED, { adminPassword: "changed-in-the-panel" });
-      const error = await openWebuiSettingsProvider.create!(wrong).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      expect(error?.message).toContain(
-        "Open WebUI settings step failed (Open WebUI refused a call): Open WebUI answered 400 to POST /api/v1/auths/signin",
-      );
-      expect(error?.message).not.toContain(ROTATED);
-      expect(error?.message).not.toContain("changed-in-the-panel");
+    test("a refused token fails the step with Open WebUI's own text and no secret", async () => {
+      // As if the container's secret key were not the one Open WebUI started with.
+      engineEnvOverrides = { WEBUI_SECRET_KEY: "not-the-secret-open-webui-started-with" };
+      try {
+        const error = await openWebuiSettingsProvider.create!(state(ROTATED)).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(error?.message).toContain(
+          "Open WebUI settings step failed (Open WebUI refused a call): Open WebUI answered 401 to GET /openai/config",
+        );
+        expect(error?.message).not.toContain(ROTATED);
+        expect(error?.message).not.toContain("not-the-secret");
+      } finally {
+        engineEnvOverrides = {};
+      }
     });
   },
 );
