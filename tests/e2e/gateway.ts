@@ -191,6 +191,9 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
         promised.push(`${op} ${resource}`);
       }
     }
+    if (cell.includes("Open WebUI settings step")) {
+      promised.push(`${op} OpenWebuiSettings ai-gateway-open-webui-settings`);
+    }
     if (cell.includes("key registration")) {
       promised.push(`${op} LitellmKeyRegistration ai-gateway-keys-registration`);
     }
