@@ -71,7 +71,7 @@ const BENCH_NAMESPACE = "ai-gateway-bench";
 const TYPE_CONTAINER = "docker:index/container:Container";
 const TYPE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const TYPE_STACK = "pulumi:pulumi:Stack";
-const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
+const SERVICES = ["postgres", "litellm", "open-webui", "nginx", "redis"] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Interruption: the first SIGINT/SIGTERM stops the running `pulumi up` and lets cleanup run.
@@ -692,7 +692,7 @@ function printStack(r: StackResult): void {
         `${service} created ${s1(first.containers[service]?.createdMs)} s, healthy ${s1(first.containers[service]?.healthyMs)} s`,
     )
     .join("; ");
-  console.log(`    off the chain (Docker's events): ${offChain}`);
+  console.log(`    beside the chain (Docker's events; Redis, where the profile has it, gates LiteLLM with PostgreSQL): ${offChain}`);
   for (const [label, up] of [
     [`up ${r.profile} -> ${r.changeTo}`, r.changeUp],
     [`up ${r.changeTo} -> ${r.profile}`, r.changeBackUp],

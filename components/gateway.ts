@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
 import { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
+import { openWebuiOrigins } from "../lib/openWebuiOrigins";
 import { checkTlsMaterial } from "../lib/proxySettings";
 import * as validate from "../lib/validation";
 import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
@@ -12,6 +13,7 @@ import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
 import { PrivateNetwork } from "./network";
+import { Redis } from "./redis";
 import { GatewaySecrets } from "./secrets";
 import { VirtualKeys } from "./virtualKeys";
 
@@ -33,7 +35,14 @@ export interface GatewayArgs extends SettingsInput {
 export interface EffectiveProfile {
   readonly name: string;
   readonly litellmWorkers: number;
-  readonly memoryMb: { readonly postgres: number; readonly litellm: number; readonly openWebui: number; readonly nginx: number };
+  readonly memoryMb: {
+    readonly postgres: number;
+    readonly litellm: number;
+    readonly openWebui: number;
+    readonly nginx: number;
+    /** Absent on profiles without Redis (one LiteLLM worker). */
+    readonly redis?: number;
+  };
   readonly totalMemoryMb: number;
 }
 
@@ -46,6 +55,7 @@ export function effectiveProfile(profile: ResourceProfile): EffectiveProfile {
       litellm: profile.litellm.memoryMb,
       openWebui: profile.openWebui.memoryMb,
       nginx: profile.nginx.memoryMb,
+      ...(profile.redis ? { redis: profile.redis.memoryMb } : {}),
     },
     totalMemoryMb: totalMemoryMb(profile),
   };
@@ -71,13 +81,13 @@ function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings
 }
 
 /**
- * The whole AI gateway on one Docker host: PostgreSQL, LiteLLM, Open WebUI and nginx on a private
- * network, sized by a profile, with secrets generated once. Every Docker object is created through
+ * The whole AI gateway on one Docker host: PostgreSQL, LiteLLM, Open WebUI and nginx (and Redis for
+ * LiteLLM's workers when there are several) on a private network, sized by a profile, with secrets generated once. Every Docker object is created through
  * one Docker provider, so a local socket, an ssh:// host and a freshly provisioned VPS share one
  * code path.
  *
  * Start order follows health, and nothing waits on more than it needs: LiteLLM is created once
- * PostgreSQL is healthy; Open WebUI and nginx start independently (nginx re-resolves its upstreams,
+ * PostgreSQL (and Redis, when there is one) is healthy; Open WebUI and nginx start independently (nginx re-resolves its upstreams,
  * Open WebUI reaches LiteLLM per request).
  */
 export class Gateway extends pulumi.ComponentResource {
@@ -88,6 +98,8 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly secrets: GatewaySecrets;
   public readonly network: PrivateNetwork;
   public readonly postgres: Postgres;
+  /** Present when the profile runs LiteLLM with more than one worker. */
+  public readonly redis?: Redis;
   public readonly litellm: Litellm;
   public readonly openWebui: OpenWebui;
   public readonly nginx: Nginx;
@@ -151,6 +163,22 @@ export class Gateway extends pulumi.ComponentResource {
       inGateway,
     );
 
+    const redisSizing = this.profile.redis;
+    this.redis = redisSizing
+      ? new Redis(
+          `${name}-redis`,
+          {
+            namePrefix,
+            image: settings.images.redis,
+            networkName,
+            sizing: redisSizing,
+            password: this.secrets.redisPassword,
+            labels,
+          },
+          inGateway,
+        )
+      : undefined;
+
     this.litellm = new Litellm(
       `${name}-litellm`,
       {
@@ -166,8 +194,10 @@ export class Gateway extends pulumi.ComponentResource {
         uiUsername: settings.adminUsername,
         uiPassword: this.secrets.litellmUiPassword,
         providerApiKeys: args.providerApiKeys,
+        redisPassword: this.redis ? this.secrets.redisPassword : undefined,
         labels,
-        startAfter: [this.postgres.container],
+        // LiteLLM exits when its database is unusable at start, and its workers count limits in Redis from the first request.
+        startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
       },
       inGateway,
     );
@@ -196,10 +226,21 @@ export class Gateway extends pulumi.ComponentResource {
         networkName,
         profile: this.profile,
         publicUrl: settings.publicUrl,
+        allowedOrigins: openWebuiOrigins({
+          publicUrl: settings.publicUrl,
+          bindAddress: settings.bindAddress,
+          httpPort: settings.httpPort,
+          tls: settings.proxy.tls,
+          domain: settings.proxy.domain,
+          httpsPort: settings.proxy.httpsPort,
+          dockerHost: settings.dockerHost,
+        }),
         apiKey: this.keys.openWebuiKey,
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,
         adminPassword: this.secrets.openWebuiAdminPassword,
+        dockerHost: settings.dockerHost,
+        dockerSshOpts: settings.dockerSshOpts,
         ephemeral: settings.ephemeral,
         labels,
       },

@@ -16,6 +16,8 @@ export { Postgres } from "./postgres";
 export type { PostgresArgs } from "./postgres";
 export { Litellm } from "./litellm";
 export type { LitellmArgs } from "./litellm";
+export { Redis } from "./redis";
+export type { RedisArgs } from "./redis";
 export { OpenWebui } from "./openWebui";
 export type { OpenWebuiArgs } from "./openWebui";
 export { Nginx } from "./nginx";

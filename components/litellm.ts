@@ -27,6 +27,11 @@ export interface LitellmArgs {
   /** Admin UI credentials. Required. */
   readonly uiUsername: string;
   readonly uiPassword: pulumi.Input<string>;
+  /**
+   * Password of the Redis the workers share (`redis:6379` on the private network); pass it whenever
+   * the profile runs more than one worker. Default none: no Redis.
+   */
+  readonly redisPassword?: pulumi.Input<string>;
   /** Provider API keys as environment variables, e.g. OPENAI_API_KEY. Default none. */
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Labels on the container. Default none. */
@@ -55,12 +60,12 @@ export class Litellm extends pulumi.ComponentResource {
   constructor(name: string, args: LitellmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Litellm", name, {}, opts);
     this.containerName = `${args.namePrefix}-litellm`;
-    this.configYaml = renderLitellmConfig({ models: args.models ?? [], budget: args.budget });
+    this.configYaml = renderLitellmConfig({ models: args.models ?? [], budget: args.budget, redis: args.redisPassword !== undefined });
 
     const envs = pulumi
-      .all([args.masterKey, args.saltKey, args.databaseUrl, args.uiPassword, pulumi.output(args.providerApiKeys ?? {})])
-      .apply(([masterKey, saltKey, databaseUrl, uiPassword, providerApiKeys]) =>
-        litellmEnv({ masterKey, saltKey, databaseUrl, uiUsername: args.uiUsername, uiPassword, providerApiKeys }),
+      .all([args.masterKey, args.saltKey, args.databaseUrl, args.uiPassword, pulumi.output(args.providerApiKeys ?? {}), args.redisPassword])
+      .apply(([masterKey, saltKey, databaseUrl, uiPassword, providerApiKeys, redisPassword]) =>
+        litellmEnv({ masterKey, saltKey, databaseUrl, uiUsername: args.uiUsername, uiPassword, providerApiKeys, redisPassword }),
       );
 
     this.container = serviceContainer(

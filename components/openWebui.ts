@@ -1,8 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
-import { openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
+import { runtimeFile } from "../lib/runtimeFiles";
+import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
+import { OpenWebuiSettings } from "./openWebuiSettings";
 import { dataVolume, serviceContainer } from "./serviceContainer";
 
 export interface OpenWebuiArgs {
@@ -14,8 +16,10 @@ export interface OpenWebuiArgs {
   readonly networkName: pulumi.Input<string>;
   /** Memory limit. Required. */
   readonly profile: ResourceProfile;
-  /** Public origin (WEBUI_URL, CORS). Required. */
+  /** Public origin (WEBUI_URL). Required. */
   readonly publicUrl: string;
+  /** Origins whose browsers may open the websocket (CORS_ALLOW_ORIGIN). Default: publicUrl only. */
+  readonly allowedOrigins?: readonly string[];
   /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
   readonly apiKey: pulumi.Input<string>;
   /** WEBUI_SECRET_KEY, stable across container replacements. Required. */
@@ -23,6 +27,9 @@ export interface OpenWebuiArgs {
   /** Admin account created on first start. Required. */
   readonly adminEmail: string;
   readonly adminPassword: pulumi.Input<string>;
+  /** Docker endpoint of the host Open WebUI runs on (the settings step execs in its container). Required. */
+  readonly dockerHost: string;
+  readonly dockerSshOpts?: readonly string[];
   /** Delete the data volume with the stack (preview stacks). Default false: the volume is kept. */
   readonly ephemeral?: boolean;
   /** Labels on the container. Default none. */
@@ -37,17 +44,24 @@ export interface OpenWebuiArgs {
 export class OpenWebui extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   public readonly dataVolume: docker.Volume;
+  /** Enforces the declared settings in Open WebUI's database on every `pulumi up`. */
+  public readonly settings: OpenWebuiSettings;
 
   constructor(name: string, args: OpenWebuiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:OpenWebui", name, {}, opts);
 
     this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
 
-    const envs = pulumi
-      .all([args.apiKey, args.secretKey, args.adminPassword])
-      .apply(([apiKey, secretKey, adminPassword]) =>
-        openWebuiEnv({ publicUrl: args.publicUrl, apiKey, secretKey, adminEmail: args.adminEmail, adminPassword }),
-      );
+    const envs = pulumi.all([args.apiKey, args.secretKey, args.adminPassword]).apply(([apiKey, secretKey, adminPassword]) =>
+      openWebuiEnv({
+        publicUrl: args.publicUrl,
+        allowedOrigins: args.allowedOrigins ?? [args.publicUrl],
+        apiKey,
+        secretKey,
+        adminEmail: args.adminEmail,
+        adminPassword,
+      }),
+    );
 
     this.container = serviceContainer(
       name,
@@ -64,6 +78,21 @@ export class OpenWebui extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: opts?.dependsOn },
     ).container;
+
+    const containerName = `${args.namePrefix}-open-webui`;
+    this.settings = new OpenWebuiSettings(
+      `${name}-settings`,
+      {
+        dockerHost: args.dockerHost,
+        sshOpts: args.dockerSshOpts ?? [],
+        container: containerName,
+        adminEmail: args.adminEmail,
+        settings: pulumi.output(args.apiKey).apply((apiKey) => openWebuiDeclaredSettings({ publicUrl: args.publicUrl, apiKey })),
+        script: runtimeFile("open_webui_config.py"),
+      },
+      // Created once the container is healthy (serviceContainer waits for its healthcheck).
+      { parent: this, dependsOn: [this.container] },
+    );
 
     this.registerOutputs({ containerName: this.container.name, dataVolume: this.dataVolume.name });
   }

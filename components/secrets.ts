@@ -28,6 +28,11 @@ export class GatewaySecrets extends pulumi.ComponentResource {
   public readonly litellmUiPassword: pulumi.Output<string>;
   /** Password of Open WebUI's admin account. */
   public readonly openWebuiAdminPassword: pulumi.Output<string>;
+  /**
+   * Password of the Redis LiteLLM's workers share. Generated on every profile, so a move to a
+   * profile with Redis, and back, keeps one password.
+   */
+  public readonly redisPassword: pulumi.Output<string>;
 
   constructor(name: string, args: GatewaySecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:GatewaySecrets", name, {}, opts);
@@ -47,6 +52,7 @@ export class GatewaySecrets extends pulumi.ComponentResource {
     this.webuiSecretKey = generate("webui-secret-key", 48);
     this.litellmUiPassword = generate("litellm-ui-password", 24);
     this.openWebuiAdminPassword = generate("open-webui-admin-password", 24);
+    this.redisPassword = generate("redis-password", 32);
 
     this.registerOutputs({});
   }

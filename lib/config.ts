@@ -38,6 +38,7 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   openWebuiImage: { kind: "string" },
   postgresImage: { kind: "string" },
   nginxImage: { kind: "string" },
+  redisImage: { kind: "string" },
   models: { kind: "json" },
   adminUsername: { kind: "string" },
   adminEmail: { kind: "string" },

@@ -15,6 +15,8 @@ export const NGINX_PUBLIC_PORT = 8080;
 export const NGINX_ADMIN_PORT = 8081;
 /** Loopback-only port inside the nginx container for its own Docker healthcheck. */
 export const NGINX_HEALTH_PORT = 8079;
+/** Redis's port inside the private network; never published on the host. */
+export const REDIS_PORT = 6379;
 
 /** DNS names (network aliases) the containers answer to on the private network. */
 export const HOSTNAMES = {
@@ -22,6 +24,7 @@ export const HOSTNAMES = {
   litellm: "litellm",
   openWebui: "open-webui",
   nginx: "nginx",
+  redis: "redis",
 } as const;
 
 /** Docker's embedded DNS server, reachable from every container on a user-defined network. */
@@ -36,6 +39,12 @@ export const POSTGRES_PASSWORD_APPLIED = "/tmp/ai-gateway-role-password-applied"
 /** PGDATA of the official postgres:16 image; the data volume must be mounted exactly here. */
 export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";
 
+/**
+ * Where the generated redis.conf is placed: the official image's documented location for a custom
+ * config. It holds the password, so it is uploaded as a secret and never put on a command line.
+ */
+export const REDIS_CONFIG_PATH = "/usr/local/etc/redis/redis.conf";
+
 /** Where the generated LiteLLM config is placed: a single file, never a directory over /app. */
 export const LITELLM_CONFIG_PATH = "/app/config.yaml";
 /** Open WebUI's data directory (SQLite database, uploads, vector store, bundled models). */
@@ -45,12 +54,27 @@ export const OPEN_WEBUI_DATA_DIR = "/app/backend/data";
 export const LITELLM_DB_POOL_PER_WORKER = 10;
 
 /**
- * The gateway's request budget: the longest a single LLM request may take end to end.
- * Every hop's timeout is derived from it so that the innermost hop gives up first:
- * LiteLLM (600 s) < Open WebUI's backend client (660 s) < nginx (720 s).
+ * Timeouts of the three hops a request crosses (nginx -> Open WebUI -> LiteLLM -> provider), from
+ * the inside out. Each hop limits SILENCE (the time between two reads), never the duration of a
+ * response, so a streamed reply that keeps producing tokens runs as long as it needs; and a silent
+ * provider is given up innermost first, so the client gets LiteLLM's error rather than a bare 504.
+ * What each setting measures was read in the upstream code (README, "Timeouts"):
+ *  - LiteLLM 1.110.1: `request_timeout` / router `timeout` reach the provider's httpx client as a
+ *    per-operation limit (per read: the wait for the first byte, then between chunks). The router
+ *    retries a timed-out call `num_retries` times unless `retry_policy.TimeoutErrorRetries` says
+ *    otherwise; lib/litellmConfig.ts sets it to 0 so a silent provider is called once.
+ *  - Open WebUI 0.11.4: AIOHTTP_CLIENT_TIMEOUT is aiohttp's `total`, which also bounds a streamed
+ *    body, so it stays unset (empty = no limit); AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT is `sock_read`,
+ *    a per-read limit on streamed calls. A non-streamed call has no limit there: LiteLLM answers it.
+ *  - nginx: proxy_read_timeout / proxy_send_timeout apply between two reads / writes.
+ * Each outer hop waits a minute longer than the one inside it, so the inner hop's error (sent the
+ * moment its limit fires) has arrived before the outer limit could fire.
  */
+/** Longest a provider may stay silent (before its first byte or between chunks) before LiteLLM gives up. */
 export const REQUEST_BUDGET_SECONDS = 600;
-export const OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS = REQUEST_BUDGET_SECONDS + 60;
+/** Longest silence Open WebUI accepts on a streamed call to LiteLLM (AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT). */
+export const OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS = REQUEST_BUDGET_SECONDS + 60;
+/** nginx's proxy_read_timeout / proxy_send_timeout on the HTTP routes. */
 export const NGINX_PROXY_TIMEOUT_SECONDS = REQUEST_BUDGET_SECONDS + 120;
 
 /** Length of generated keys after their `sk-` prefix, and the shortest master key we accept. */

@@ -200,6 +200,7 @@ interface RenderContext {
   readonly rateLimit?: { readonly burst: number; readonly retryAfterSeconds: number };
 }
 
+/** Both apply between two reads / writes, so they cut a silent upstream, never a live stream. */
 function proxyTimeouts(seconds: number): string[] {
   return ["proxy_connect_timeout 10s;", `proxy_send_timeout ${seconds}s;`, `proxy_read_timeout ${seconds}s;`];
 }
@@ -290,7 +291,7 @@ function publicLocations(ctx: RenderContext): string[] {
     ...block("location @litellm_timeout", [
       ...jsonReturn(
         504,
-        openAiError(`LiteLLM did not answer within the ${ctx.timeoutSeconds} s limit of the gateway.`, "api_error", "upstream_timeout"),
+        openAiError(`LiteLLM sent nothing for ${ctx.timeoutSeconds} s, the limit of the gateway.`, "api_error", "upstream_timeout"),
       ),
     ]),
   ];

@@ -8,15 +8,19 @@ import {
   LITELLM_CONFIG_PATH,
   LITELLM_PORT,
   NGINX_HEALTH_PORT,
-  OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS,
+  OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS,
   OPEN_WEBUI_PORT,
   POSTGRES_DB,
   POSTGRES_PASSWORD_APPLIED,
   POSTGRES_PORT,
   POSTGRES_START_SCRIPT,
   POSTGRES_USER,
+  REDIS_CONFIG_PATH,
+  REDIS_PORT,
 } from "./constants";
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
+import { corsAllowOrigin } from "./openWebuiOrigins";
+import { LITELLM_REDIS_PASSWORD_ENV } from "./redisConfig";
 
 /**
  * The container's command: runtime/postgres-start.sh, which starts the server through the image's
@@ -60,6 +64,30 @@ export function postgresHealthcheck(): HealthcheckSpec {
 /** The official image creates this role and database on first initialisation of an empty volume. */
 export function postgresEnv(password: string): string[] {
   return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
+}
+
+/** The official image's entrypoint runs `redis-server` as the redis user with the uploaded config. */
+export function redisCommand(): string[] {
+  return ["redis-server", REDIS_CONFIG_PATH];
+}
+
+/**
+ * PING over TCP with the password from the config file (redis-cli reads REDISCLI_AUTH, so it is on
+ * no command line). Healthy means Redis answers an authenticated client: a wrong password, a
+ * NOAUTH or a loading dataset print something other than PONG, and redis-cli's exit code alone
+ * would not tell.
+ */
+export function redisHealthcheck(): HealthcheckSpec {
+  return {
+    test: [
+      "CMD-SHELL",
+      `REDISCLI_AUTH="$(sed -n 's/^requirepass //p' ${REDIS_CONFIG_PATH})" redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping | grep -qx PONG`,
+    ],
+    intervalSeconds: 5,
+    timeoutSeconds: 5,
+    retries: 5,
+    startPeriodSeconds: 10,
+  };
 }
 
 /**
@@ -140,37 +168,75 @@ export function nginxHealthcheck(): HealthcheckSpec {
 
 export interface OpenWebuiEnvInput {
   readonly publicUrl: string;
+  /** Every origin users open Open WebUI at (lib/openWebuiOrigins.ts), publicUrl first. */
+  readonly allowedOrigins: readonly string[];
   readonly apiKey: string;
   readonly secretKey: string;
   readonly adminEmail: string;
   readonly adminPassword: string;
 }
 
+/** Open WebUI's URL of LiteLLM, on the private network. */
+export const OPEN_WEBUI_LITELLM_URL = `http://${HOSTNAMES.litellm}:${LITELLM_PORT}/v1`;
+
 /**
- * Open WebUI's environment. ENABLE_PERSISTENT_CONFIG=False makes every setting below take effect on
- * every start; otherwise Open WebUI keeps what it saw on first boot in its database and ignores the
- * environment afterwards (a rotated key would never arrive).
+ * The Open WebUI settings the stack declares, in the form runtime/open_webui_config.py enforces
+ * through Open WebUI's admin API on every `pulumi up` (persistent config keeps everything else the
+ * admin sets). The environment below seeds the same values on a new volume.
+ */
+export interface OpenWebuiDeclaredSettings {
+  readonly openai: { readonly url: string; readonly key: string };
+  /** Its default points at host.docker.internal:11434, unreachable on Linux: endless timeouts. */
+  readonly ollama: false;
+  readonly admin: { readonly WEBUI_URL: string; readonly ENABLE_SIGNUP: false; readonly DEFAULT_USER_ROLE: "pending" };
+}
+
+export function openWebuiDeclaredSettings(input: { publicUrl: string; apiKey: string }): OpenWebuiDeclaredSettings {
+  return {
+    openai: { url: OPEN_WEBUI_LITELLM_URL, key: input.apiKey },
+    ollama: false,
+    // The admin creates accounts; no visitor can make one, and a new account waits for approval.
+    admin: { WEBUI_URL: input.publicUrl, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: "pending" },
+  };
+}
+
+/**
+ * Open WebUI's environment. Persistent config is on (Open WebUI's default): the settings Open WebUI
+ * keeps in its database (the connection, signup, WEBUI_URL, task settings, ...) are seeded from
+ * here on the first start only, and admin-panel changes survive restarts. The ones the stack
+ * declares (openWebuiDeclaredSettings) are enforced on every `pulumi up` by the settings step
+ * (components/openWebuiSettings.ts), so a rotated key or a new publicUrl still arrives.
  */
 export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
+  const declared = openWebuiDeclaredSettings(input);
   const env: Record<string, string> = {
-    ENABLE_PERSISTENT_CONFIG: "False",
-    OPENAI_API_BASE_URL: `http://${HOSTNAMES.litellm}:${LITELLM_PORT}/v1`,
-    OPENAI_API_KEY: input.apiKey,
+    ENABLE_PERSISTENT_CONFIG: "True",
+    OPENAI_API_BASE_URL: declared.openai.url,
+    OPENAI_API_KEY: declared.openai.key,
     ENABLE_OPENAI_API: "True",
-    // Its default points at host.docker.internal:11434, unreachable on Linux: endless timeouts.
     ENABLE_OLLAMA_API: "False",
     WEBUI_SECRET_KEY: input.secretKey,
-    WEBUI_URL: input.publicUrl,
-    CORS_ALLOW_ORIGIN: input.publicUrl,
-    // The admin is created on first start when no user exists, which also turns signup off;
-    // ENABLE_SIGNUP=False keeps it off so no visitor can make themselves an account.
+    WEBUI_URL: declared.admin.WEBUI_URL,
+    // Also Socket.IO's origin allow-list: a browser at any other origin loses its websocket.
+    CORS_ALLOW_ORIGIN: corsAllowOrigin(input.allowedOrigins),
+    // The admin is created on first start when no user exists, which also turns signup off.
     WEBUI_ADMIN_EMAIL: input.adminEmail,
     WEBUI_ADMIN_PASSWORD: input.adminPassword,
     WEBUI_ADMIN_NAME: "Admin",
-    ENABLE_SIGNUP: "False",
-    DEFAULT_USER_ROLE: "pending",
-    // Default 300 s would cut the gateway's 10-minute requests at 5 minutes.
-    AIOHTTP_CLIENT_TIMEOUT: String(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS),
+    ENABLE_SIGNUP: declared.admin.ENABLE_SIGNUP ? "True" : "False",
+    DEFAULT_USER_ROLE: declared.admin.DEFAULT_USER_ROLE,
+    // aiohttp's `total` limit, which also cuts a streamed reply still producing tokens: empty means
+    // none (Open WebUI 0.11.4 env.py). Written out so the intent holds whatever an image defaults
+    // it to. Streams get a limit on silence instead (utils/session_pool.py, aiohttp `sock_read`).
+    AIOHTTP_CLIENT_TIMEOUT: "",
+    AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT: String(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS),
+    // Non-admin accounts would otherwise see no model until an admin grants each one
+    // (utils/models.py:get_filtered_models); Open WebUI's LiteLLM virtual key already decides
+    // which models it can reach, and only the admin creates accounts.
+    BYPASS_MODEL_ACCESS_CONTROL: "True",
+    // Follow-up suggestions are an extra completion after every answer, on the chat's own model
+    // and Open WebUI's key budget. Titles and tags (once per chat) stay on.
+    ENABLE_FOLLOW_UP_GENERATION: "False",
     // SQLite's default pool of 512 connections can exhaust the memory limit.
     DATABASE_POOL_SIZE: "8",
     // No Hugging Face round trip on every start; the bundled model is used.
@@ -186,11 +252,17 @@ export interface LitellmEnvInput {
   readonly uiUsername: string;
   readonly uiPassword: string;
   readonly providerApiKeys: Readonly<Record<string, string>>;
+  /** Redis's password when the workers share one (config.yaml reads it from the environment). */
+  readonly redisPassword?: string;
 }
 
 export function litellmEnv(input: LitellmEnvInput): string[] {
   return toEnvList({
     ...input.providerApiKeys,
+    // One worker has nothing to share, and LiteLLM's admin UI would show a "no Redis" banner.
+    ...(input.redisPassword !== undefined
+      ? { [LITELLM_REDIS_PASSWORD_ENV]: input.redisPassword }
+      : { LITELLM_DISABLE_NO_REDIS_WARNING: "true" }),
     LITELLM_MASTER_KEY: input.masterKey,
     LITELLM_SALT_KEY: input.saltKey,
     DATABASE_URL: input.databaseUrl,

@@ -12,6 +12,7 @@ export interface ImageSet {
   readonly openWebui: string;
   readonly postgres: string;
   readonly nginx: string;
+  readonly redis: string;
 }
 
 /**
@@ -31,6 +32,7 @@ export const DEFAULTS = {
     openWebui: "ghcr.io/open-webui/open-webui:v0.11.4",
     postgres: "postgres:16.15-trixie",
     nginx: "nginx:1.30.5-alpine",
+    redis: "redis:8.10.2-alpine",
   } as ImageSet,
   adminUsername: "admin",
   adminEmail: "admin@example.com",
@@ -45,7 +47,7 @@ export const DEFAULTS = {
 export interface SettingsInput extends ProxySettingsInput {
   /** Resource profile: small, medium or large. Default "medium". */
   readonly profile?: string;
-  /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per 30 days. Default "test". */
+  /** Budget profile: test ($15), prod ($200) or unlimited ($1000) per calendar month. Default "test". */
   readonly budget?: string;
   /** Host port nginx publishes the gateway on: 1024-65535, 80 or 443. Default 8080. */
   readonly httpPort?: number;
@@ -67,6 +69,8 @@ export interface SettingsInput extends ProxySettingsInput {
   readonly postgresImage?: string;
   /** nginx image, pinned; 1.27.3 or newer (upstream re-resolution). Default "nginx:1.30.5-alpine". */
   readonly nginxImage?: string;
+  /** Redis image (profiles with more than one LiteLLM worker), pinned. Default "redis:8.10.2-alpine". */
+  readonly redisImage?: string;
   /** Models declared in LiteLLM's config. Default none (add them in the admin UI). */
   readonly models?: readonly unknown[];
   /** LiteLLM admin UI user name. Default "admin". */
@@ -148,6 +152,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     openWebui: validate.pinnedImage("openWebuiImage", input.openWebuiImage ?? DEFAULTS.images.openWebui),
     postgres: validate.pinnedImage("postgresImage", input.postgresImage ?? DEFAULTS.images.postgres),
     nginx: validate.pinnedImage("nginxImage", input.nginxImage ?? DEFAULTS.images.nginx),
+    redis: validate.pinnedImage("redisImage", input.redisImage ?? DEFAULTS.images.redis),
   };
   const models = validate.models("models", input.models ?? [], validate.providerKeyNames("providerApiKeys", [...providerKeyNames]));
   const proxy = resolveProxySettings(input, { httpPort, adminPort });

@@ -11,6 +11,9 @@ import { LITELLM_DB_POOL_PER_WORKER } from "../lib/constants";
  * - PostgreSQL: 27-48 MB idle, +50-100 MB during queries; the limit leaves room for
  *   shared_buffers (a quarter of the limit) and per-connection memory.
  * - nginx: ~6 MB measured; the limit is for buffers under load.
+ * - Redis (only with more than one LiteLLM worker): a few MB of rate-limit and spend counters, key
+ *   invalidations and locks; `maxmemory` is half the container limit, leaving the rest for the
+ *   process itself (~8 MB), client buffers and allocator fragmentation.
  */
 export type ProfileName = "small" | "medium" | "large";
 
@@ -32,6 +35,18 @@ export interface PostgresTuning {
   readonly maintenanceWorkMemMb: number;
 }
 
+/**
+ * Redis for LiteLLM's workers. Nothing in it has to survive a restart (counters are per minute or
+ * re-read from PostgreSQL, which keeps spend; invalidations are messages), so it runs without
+ * persistence and needs no volume.
+ */
+export interface RedisSizing {
+  /** Container memory limit. */
+  readonly memoryMb: number;
+  /** Redis's own `maxmemory`; past it, least recently used keys are evicted, never writes refused. */
+  readonly maxMemoryMb: number;
+}
+
 export interface ResourceProfile {
   readonly name: ProfileName;
   readonly description: string;
@@ -41,6 +56,12 @@ export interface ResourceProfile {
   readonly openWebui: { readonly memoryMb: number };
   readonly postgres: { readonly memoryMb: number; readonly shmSizeMb: number; readonly tuning: PostgresTuning };
   readonly nginx: { readonly memoryMb: number; readonly workerProcesses: number; readonly workerConnections: number };
+  /**
+   * Present when LiteLLM runs more than one worker: without a shared Redis each worker counts rate
+   * limits and budgets on its own (a limit of 60/min lets 60 through per worker) and a deleted key
+   * stays valid on the others until their cache expires (LiteLLM's "What Needs Redis").
+   */
+  readonly redis?: RedisSizing;
 }
 
 /** Rounds up to the next multiple of 64 MB so limits read cleanly in `docker stats`. */
@@ -68,7 +89,7 @@ export function postgresTuning(memoryMb: number, litellmWorkers: number): Postgr
   };
 }
 
-interface ProfileInputs {
+export interface ProfileInputs {
   readonly description: string;
   readonly recommendedHost: string;
   readonly litellmWorkers: number;
@@ -77,9 +98,19 @@ interface ProfileInputs {
   readonly nginxMb: number;
   readonly nginxWorkerProcesses: number;
   readonly nginxWorkerConnections: number;
+  /** Redis's container limit; required, and only allowed, with more than one LiteLLM worker. */
+  readonly redisMb?: number;
+}
+
+/** Redis's `maxmemory` for a container limit: half of it (see RedisSizing). */
+export function redisMaxMemoryMb(memoryMb: number): number {
+  return Math.floor(memoryMb / 2);
 }
 
 export function buildProfile(name: ProfileName, inputs: ProfileInputs): ResourceProfile {
+  if (inputs.litellmWorkers > 1 !== (inputs.redisMb !== undefined)) {
+    throw new Error(`profile ${name}: Redis is needed exactly when LiteLLM has more than one worker (${inputs.litellmWorkers})`);
+  }
   return {
     name,
     description: inputs.description,
@@ -96,6 +127,7 @@ export function buildProfile(name: ProfileName, inputs: ProfileInputs): Resource
       workerProcesses: inputs.nginxWorkerProcesses,
       workerConnections: inputs.nginxWorkerConnections,
     },
+    ...(inputs.redisMb !== undefined ? { redis: { memoryMb: inputs.redisMb, maxMemoryMb: redisMaxMemoryMb(inputs.redisMb) } } : {}),
   };
 }
 
@@ -120,6 +152,7 @@ export const PROFILES: Readonly<Record<ProfileName, ResourceProfile>> = {
     nginxMb: 64,
     nginxWorkerProcesses: 2,
     nginxWorkerConnections: 2048,
+    redisMb: 64,
   }),
   large: buildProfile("large", {
     description: "10+ users",
@@ -130,12 +163,19 @@ export const PROFILES: Readonly<Record<ProfileName, ResourceProfile>> = {
     nginxMb: 128,
     nginxWorkerProcesses: 4,
     nginxWorkerConnections: 4096,
+    redisMb: 128,
   }),
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
-/** Memory the four containers may use together: what the host must have free besides the OS. */
+/** Memory the containers may use together: what the host must have free besides the OS. */
 export function totalMemoryMb(profile: ResourceProfile): number {
-  return profile.litellm.memoryMb + profile.openWebui.memoryMb + profile.postgres.memoryMb + profile.nginx.memoryMb;
+  return (
+    profile.litellm.memoryMb +
+    profile.openWebui.memoryMb +
+    profile.postgres.memoryMb +
+    profile.nginx.memoryMb +
+    (profile.redis?.memoryMb ?? 0)
+  );
 }

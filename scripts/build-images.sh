@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the four images the gateway deploys, from what this machine has (no registry on the
+# Builds the five images the gateway deploys, from what this machine has (no registry on the
 # internet), and pushes them to the local registry under the pinned repository paths and tags:
 #
 #   127.0.0.1:5000/library/postgres:16.15-trixie     PostgreSQL from Debian sid (its only server
@@ -7,17 +7,18 @@
 #   127.0.0.1:5000/library/nginx:1.30.5-alpine       nginx 1.30 from Debian sid
 #   127.0.0.1:5000/berriai/litellm:v1.110.1          tests/fixtures/docker's LiteLLM stand-in
 #   127.0.0.1:5000/open-webui/open-webui:v0.11.4     tests/fixtures/docker's Open WebUI stand-in
+#   127.0.0.1:5000/library/redis:8.10.2-alpine       Redis from Debian sid (see the redis-version label)
 #
 # Each has the real image's entrypoint, command, user, working directory, ports, stop signal and
 # data paths (../shared/reference/runtime-facts.md), as far as the program or a `docker run` can
-# tell. All four share one base layer: the test rootfs (scripts/build-test-rootfs.sh: nginx,
+# tell. All five share one base layer: the test rootfs (scripts/build-test-rootfs.sh: nginx,
 # python3, PostgreSQL, busybox) imported once; each adds a few small layers (legacy builder).
 #
 # Idempotent: every image carries the label ai-gateway.content, a hash of the base and of every file
 # its build uses (the stand-ins are read from tests/fixtures/docker at build time), and is rebuilt
 # only when that hash changes; the push is repeated every time (it uploads nothing the registry has).
 # Starts the engine (scripts/start-dockerd.sh) and the registry (scripts/start-registry.sh) when run
-# as root. Prints the four references on stdout and writes them, with their digests, to
+# as root. Prints the five references on stdout and writes them, with their digests, to
 # .cache/images/registry-images.json (tests/helpers/registryImages.ts reads it).
 #
 #   build-images.sh          everything above
@@ -121,6 +122,7 @@ if [ -z "$pg_major" ]; then
 fi
 pg_version=$(deb_version "postgresql-$pg_major")
 nginx_version=$(deb_version nginx)
+redis_version=$(deb_version redis-server)
 
 # ---------------------------------------------------------------------------------------------
 # Build contexts, regenerated on every run; a context's files (and the base key) are its hash.
@@ -341,11 +343,53 @@ CMD ["bash", "start.sh"]
 LABEL org.opencontainers.image.description="Stand-in for ghcr.io/open-webui/open-webui:v0.11.4: tests/fixtures/docker/open_webui_standin.py"
 EOF
 
+# --- Redis -----------------------------------------------------------------------------------
+ctx="$ctx_root/redis"
+mkdir -p "$ctx"
+write_set_ids "$ctx"
+# The official image's docker-entrypoint.sh: a first argument that is an option or a .conf file
+# runs redis-server with it; redis-server started as root re-owns /data and drops to user redis
+# (su-exec there, setpriv here); umask 0077 for what Redis writes.
+cat >"$ctx/docker-entrypoint.sh" <<'EOF'
+#!/bin/sh
+set -e
+if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then
+    set -- redis-server "$@"
+fi
+if [ "$1" = 'redis-server' ] && [ "$(id -u)" = '0' ]; then
+    find . \! -user redis -exec chown redis '{}' +
+    exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
+fi
+um="$(umask)"
+if [ "$um" = '0022' ]; then
+    umask 0077
+fi
+exec "$@"
+EOF
+cat >"$ctx/Dockerfile" <<EOF
+FROM $base_ref
+COPY set-ids.sh /tmp/set-ids.sh
+# User redis is 999 as in the official image (without the Debian package's PostgreSQL cluster,
+# which re-owning would copy into this layer).
+RUN rm -rf /var/lib/postgresql/* /etc/postgresql/* \\
+ && sh /tmp/set-ids.sh redis 999 && rm /tmp/set-ids.sh \\
+ && mkdir -p /data /usr/local/etc/redis && chown redis:redis /data
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV REDIS_VERSION=$redis_version
+VOLUME /data
+WORKDIR /data
+ENTRYPOINT ["docker-entrypoint.sh"]
+EXPOSE 6379
+CMD ["redis-server"]
+LABEL org.opencontainers.image.description="Stand-in for redis:8.10.2-alpine: Redis $redis_version from Debian sid" ai-gateway.redis-version=$redis_version
+EOF
+
 # COPY keeps a file's mode: the entrypoints and the stand-ins must be executable (the fixtures need
 # not be, in the checkout).
 chmod 0755 "$ctx_root/postgres/docker-entrypoint.sh" "$ctx_root/nginx/docker-entrypoint.sh" \
   "$ctx_root/litellm/docker-entrypoint.sh" "$ctx_root/litellm/litellm_standin.py" \
-  "$ctx_root/open-webui/start.sh" "$ctx_root/open-webui/open_webui_standin.py"
+  "$ctx_root/open-webui/start.sh" "$ctx_root/open-webui/open_webui_standin.py" \
+  "$ctx_root/redis/docker-entrypoint.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Build what changed, push everything, record the references.
@@ -355,8 +399,9 @@ declare -A REFS=(
   [nginx]="$REGISTRY/library/nginx:1.30.5-alpine"
   [litellm]="$REGISTRY/berriai/litellm:v1.110.1"
   [open-webui]="$REGISTRY/open-webui/open-webui:v0.11.4"
+  [redis]="$REGISTRY/library/redis:8.10.2-alpine"
 )
-NAMES=(postgres nginx litellm open-webui)
+NAMES=(postgres nginx litellm open-webui redis)
 
 content_hash() {
   (

@@ -10,8 +10,11 @@ SUITE=sid
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # nginx-light: the server; python3-minimal + libpython3-stdlib (urllib, http.server): stand-ins and
 # LiteLLM/Open WebUI's python probes;
-# postgresql: pg_isready and a server for the postgres container; busybox: wget, as in nginx:alpine.
-PACKAGES=nginx-light,python3-minimal,libpython3-stdlib,postgresql,busybox
+# postgresql: pg_isready and a server for the postgres container; busybox: wget, as in nginx:alpine;
+# redis-server (+ redis-tools' redis-cli): the Redis LiteLLM's workers share; python3-socketio,
+# python3-aiohttp, python3-jwt, python3-yaml, python3-redis: what the stand-ins need to speak the
+# real protocols (Socket.IO with engineio's origin check, signed sessions, config.yaml, Redis).
+PACKAGES=nginx-light,python3-minimal,libpython3-stdlib,postgresql,busybox,redis-server,redis-tools,python3-socketio,python3-aiohttp,python3-jwt,python3-yaml,python3-redis
 
 key=$(printf '%s %s' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-12)
 target=".cache/rootfs/$SUITE-$key"

@@ -22,6 +22,7 @@ import {
   readmeChangeTable,
   removeLeftovers,
   SERVICES,
+  servicesOf,
   useLocalImages,
   virtualKeys,
   writeMarkers,
@@ -90,7 +91,13 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
       const pulled = JSON.parse((await docker(["image", "inspect", image])).stdout)[0];
       expect(pulled.RepoDigests.some((d: string) => d.startsWith(image.replace(/:[^:/]+$/, "@sha256:")))).toBe(true);
     }
-    expect(await allHealthy("medium")).toEqual({ postgres: "healthy", litellm: "healthy", "open-webui": "healthy", nginx: "healthy" });
+    expect(await allHealthy("medium")).toEqual({
+      postgres: "healthy",
+      litellm: "healthy",
+      "open-webui": "healthy",
+      nginx: "healthy",
+      redis: "healthy",
+    });
     outputs = await stack.outputs();
   });
 
@@ -104,6 +111,26 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     expect(checks.missingKey).toBe(401);
     expect(checks.wrongKey).toBe(401);
     expect(checks.management).toBe(403);
+  });
+
+  test("Redis: refuses clients without the password, and LiteLLM's workers reach it with theirs across the private network", async () => {
+    const redis = n.container("redis");
+    const info = await inspect(redis);
+    expect(info.NetworkSettings.Ports ?? {}).toEqual({ "6379/tcp": null });
+    expect(info.Config.Cmd).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
+    expect(info.Config.Env.join("\n")).not.toMatch(/PASSWORD|REDISCLI_AUTH/);
+    expect((await dockerExec(redis, ["redis-cli", "ping"])).trim()).toMatch(/^NOAUTH/);
+    // LiteLLM's own environment and config.yaml (host, port, os.environ/ password), used from the
+    // LiteLLM container by the redis client LiteLLM itself uses (redis-py).
+    const script = [
+      "import os, yaml, redis",
+      "block = yaml.safe_load(open('/app/config.yaml'))['general_settings']['coordination_redis']",
+      "password = os.environ[block['password'][len('os.environ/'):]]",
+      "client = redis.Redis(host=block['host'], port=block['port'], password=password)",
+      "print(client.ping(), client.config_get('maxmemory')['maxmemory'])",
+    ].join("\n");
+    const answer = (await dockerExec(n.container("litellm"), ["python3", "-c", script])).trim();
+    expect(answer).toBe(`True ${(outputs.effectiveProfile.memoryMb.redis / 2) * 1024 * 1024}`);
   });
 
   test("the admin listener answers on 127.0.0.1 only", async () => {
@@ -169,16 +196,27 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     }
 
     test("profile medium -> large: LiteLLM runs 6 workers with the large limits", async () => {
-      await change("`profile`", "large", () => stack.set("profile", "large"));
+      await change("`profile` between medium and large", "large", () => stack.set("profile", "large"));
       const litellm = await inspect(n.container("litellm"));
       expect(litellm.Config.Cmd).toEqual(expect.arrayContaining(["--num_workers", "6"]));
       expect(litellm.HostConfig.Memory).toBe(outputs.effectiveProfile.memoryMb.litellm * 1024 * 1024);
       expect(outputs.effectiveProfile.name).toBe("large");
     });
 
-    test("profile large -> small", async () => {
-      await change("`profile`", "small", () => stack.set("profile", "small"));
+    test("profile large -> small: one worker, and Redis goes", async () => {
+      await change("`profile` to small", "small", () => stack.set("profile", "small"));
       expect((await inspect(n.container("open-webui"))).HostConfig.Memory).toBe(outputs.effectiveProfile.memoryMb.openWebui * 1024 * 1024);
+      expect(await servicesOf("medium")).not.toContain("redis");
+      expect(await dockerExec(n.container("litellm"), ["cat", "/app/config.yaml"])).not.toContain("coordination_redis");
+    });
+
+    test("profile small -> medium: Redis comes back, with the same password", async () => {
+      await change("`profile` from small", "back-to-medium", () => stack.set("profile", "medium"));
+      expect(await servicesOf("medium")).toContain("redis");
+      const env: string[] = (await inspect(n.container("litellm"))).Config.Env;
+      const password = env.find((e) => e.startsWith("REDIS_PASSWORD="))!.slice("REDIS_PASSWORD=".length);
+      const conf = await dockerExec(n.container("redis"), ["cat", "/usr/local/etc/redis/redis.conf"]);
+      expect(conf).toMatch(new RegExp(`^requirepass ${password}$`, "m"));
     });
 
     test("budget test -> prod: the keys' budgets follow, the LiteLLM config says $200", async () => {
@@ -274,7 +312,9 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
   });
 
   test("every container carries the stack's labels and the hardening the README promises", async () => {
-    for (const service of SERVICES) {
+    const services = await servicesOf("medium");
+    expect(services).toEqual(SERVICES);
+    for (const service of services) {
       const info = await inspect(n.container(service));
       expect(info.Config.Labels["ai-gateway.gateway"]).toBe(n.prefix);
       expect(info.HostConfig.RestartPolicy.Name).toBe("unless-stopped");

@@ -12,6 +12,7 @@ export const IMAGES = {
   openWebuiImage: REGISTRY_IMAGES.openWebui,
   postgresImage: REGISTRY_IMAGES.postgres,
   nginxImage: REGISTRY_IMAGES.nginx,
+  redisImage: REGISTRY_IMAGES.redis,
 } as const;
 
 /**
@@ -31,8 +32,10 @@ export async function useLocalImages(stack: Stack): Promise<void> {
   }
 }
 
-export const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
+export const SERVICES = ["postgres", "litellm", "open-webui", "nginx", "redis"] as const;
 export type Service = (typeof SERVICES)[number];
+/** Redis runs only on the profiles with more than one LiteLLM worker (medium, large). */
+const OPTIONAL_SERVICES: readonly Service[] = ["redis"];
 
 /** The gateway's Docker names for a stack of the `ai-gateway` program. */
 export function names(stack: string) {
@@ -46,11 +49,18 @@ export function names(stack: string) {
   };
 }
 
+/** The services a stack runs now, as Docker has them: every profile's four, and Redis where the profile has it. */
+export async function servicesOf(stack: string): Promise<Service[]> {
+  const listed = await docker(["ps", "-a", "--filter", `label=${names(stack).label}`, "--format", '{{.Label "ai-gateway.service"}}']);
+  const present = new Set(listed.stdout.split("\n").filter(Boolean));
+  return SERVICES.filter((service) => !OPTIONAL_SERVICES.includes(service) || present.has(service));
+}
+
 /** Waits until every container of the stack reports healthy (they already did once `up` returned). */
-export async function allHealthy(stack: string): Promise<Record<Service, string>> {
+export async function allHealthy(stack: string): Promise<Partial<Record<Service, string>>> {
   const n = names(stack);
-  const states = {} as Record<Service, string>;
-  for (const service of SERVICES) {
+  const states: Partial<Record<Service, string>> = {};
+  for (const service of await servicesOf(stack)) {
     states[service] = await pollUntil(`${n.container(service)} healthy`, 120_000, async () => {
       const info = await inspect(n.container(service));
       return info.State.Health?.Status === "healthy" ? "healthy" : undefined;
@@ -150,7 +160,11 @@ const CONTAINER_WORDS: Record<string, string> = {
   LiteLLM: "Container ai-gateway-litellm",
   "Open WebUI": "Container ai-gateway-open-webui",
   nginx: "Container ai-gateway-nginx",
+  Redis: "Container ai-gateway-redis",
 };
+
+/** "<service> and its image are added/removed": its container, image and component created or deleted. */
+const ADDED_OR_REMOVED = /(\w[\w ]*?) and its image are (added|removed)/;
 
 /**
  * The changes (as harness.changes() writes them) a README row promises: services named in the
@@ -160,11 +174,25 @@ const CONTAINER_WORDS: Record<string, string> = {
  */
 export function promisedChanges(row: [string, string], subject?: { service?: Service; consumer?: string }): string[] {
   const promised: string[] = [];
-  const read = (cell: string, op: "replace" | "update") => {
+  const read = (text: string, op: "replace" | "update") => {
+    let cell = text;
+    const whole = ADDED_OR_REMOVED.exec(cell);
+    if (whole) {
+      const resource = CONTAINER_WORDS[whole[1]];
+      const service = resource.slice("Container ai-gateway-".length);
+      const wholeOp = whole[2] === "added" ? "create" : "delete";
+      // The service's component (e.g. "Redis ai-gateway-redis") comes and goes with it.
+      const component = `${whole[1].replace(/ /g, "")} ai-gateway-${service}`;
+      promised.push(`${wholeOp} ${resource}`, `${wholeOp} RemoteImage ai-gateway-${service}-image`, `${wholeOp} ${component}`);
+      cell = cell.replace(whole[0], "");
+    }
     for (const [word, resource] of Object.entries(CONTAINER_WORDS)) {
       if (new RegExp(`\\b${word}\\b`).test(cell)) {
         promised.push(`${op} ${resource}`);
       }
+    }
+    if (cell.includes("Open WebUI settings step")) {
+      promised.push(`${op} OpenWebuiSettings ai-gateway-open-webui-settings`);
     }
     if (cell.includes("key registration")) {
       promised.push(`${op} LitellmKeyRegistration ai-gateway-keys-registration`);

@@ -230,7 +230,13 @@ except urllib.error.HTTPError as e:
     expect([...seen.values()].every((code) => code !== 0)).toBe(true);
     expect(litellmDuringWindow).toEqual([]);
 
-    expect(await allHealthy(STACK)).toEqual({ postgres: "healthy", litellm: "healthy", "open-webui": "healthy", nginx: "healthy" });
+    expect(await allHealthy(STACK)).toEqual({
+      postgres: "healthy",
+      litellm: "healthy",
+      "open-webui": "healthy",
+      nginx: "healthy",
+      redis: "healthy",
+    });
     const logs = await docker(["logs", postgres]);
     expect(logs.stdout + logs.stderr).toContain("PostgreSQL init process complete; ready for start up.");
     expect(logs.stdout + logs.stderr).toContain("ai-gateway: role litellm has the stack's password");

@@ -3,14 +3,14 @@
  * each one's up, preview and destroy leave the other's containers, network and volumes untouched.
  */
 import { docker, inspect, Stack, Workspace } from "./harness";
-import { allHealthy, names, publicChecks, removeLeftovers, SERVICES, useLocalImages, virtualKeys } from "./gateway";
+import { allHealthy, names, publicChecks, removeLeftovers, servicesOf, useLocalImages, virtualKeys } from "./gateway";
 import { describeE2E } from "./requirements";
 
 /** Each container's id and start time: unchanged means not re-created and not restarted. */
 async function fingerprint(stackName: string): Promise<Record<string, string>> {
   const n = names(stackName);
   const result: Record<string, string> = {};
-  for (const service of SERVICES) {
+  for (const service of await servicesOf(stackName)) {
     const info = await inspect(n.container(service));
     result[service] = `${info.Id} ${info.State.StartedAt}`;
   }

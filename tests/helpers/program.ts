@@ -207,6 +207,7 @@ export const TYPES = {
   dockerProvider: "pulumi:providers:docker",
   password: "random:index/randomPassword:RandomPassword",
   keyRegistration: "pulumi-nodejs:dynamic/ai-gateway:LitellmKeyRegistration",
+  openWebuiSettings: "pulumi-nodejs:dynamic/ai-gateway:OpenWebuiSettings",
 } as const;
 
 /** Wire inputs with every secret wrapper replaced by its value. */

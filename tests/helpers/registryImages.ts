@@ -8,7 +8,9 @@
  *   (tests/fixtures/docker/postgres-entrypoint.sh), ENTRYPOINT/CMD/PGDATA/STOPSIGNAL as upstream;
  * - nginx: nginx 1.30 from Debian sid, nginx:alpine's config, entrypoint, user and signals;
  * - litellm: the LiteLLM stand-in behind the newest image's /app/docker-entrypoint.sh, USER 65532;
- * - openWebui: the Open WebUI stand-in behind backend/start.sh, PORT 8080, its HEALTHCHECK.
+ * - openWebui: the Open WebUI stand-in behind backend/start.sh, PORT 8080, its HEALTHCHECK;
+ * - redis: Redis from Debian sid (the real server) behind the official image's entrypoint rules,
+ *   user redis 999, WORKDIR /data.
  *
  * `registryImages()` runs the build script (idempotent: it rebuilds an image only when the base or
  * one of its files, e.g. a stand-in, changed, and re-pushes, which uploads nothing the registry
@@ -44,6 +46,7 @@ export const REGISTRY_IMAGES = {
   nginx: localImage(DEFAULTS.images.nginx),
   litellm: localImage(DEFAULTS.images.litellm),
   openWebui: localImage(DEFAULTS.images.openWebui),
+  redis: localImage(DEFAULTS.images.redis),
 } as const;
 
 export type ImageName = keyof typeof REGISTRY_IMAGES;
@@ -64,7 +67,13 @@ export function pinned(image: RegistryImage): string {
 
 /** Where scripts/build-images.sh records the images; its keys are the script's image names. */
 export const REGISTRY_IMAGES_FILE = path.join(ROOT, ".cache", "images", "registry-images.json");
-const SCRIPT_NAMES: Record<ImageName, string> = { postgres: "postgres", nginx: "nginx", litellm: "litellm", openWebui: "open-webui" };
+const SCRIPT_NAMES: Record<ImageName, string> = {
+  postgres: "postgres",
+  nginx: "nginx",
+  litellm: "litellm",
+  openWebui: "open-webui",
+  redis: "redis",
+};
 
 let cached: Promise<Record<ImageName, RegistryImage>> | undefined;
 

@@ -25,16 +25,19 @@ test("the profile table shows the code's workers, limits and totals", () => {
   expect(rows.map((r) => r[0])).toEqual(["small", "medium", "large"]);
   for (const row of rows) {
     const p = PROFILES[row[0] as ProfileName];
-    expect(row.slice(2, 8).map(Number)).toEqual([
-      p.litellm.workers,
-      p.litellm.memoryMb,
-      p.openWebui.memoryMb,
-      p.postgres.memoryMb,
-      p.nginx.memoryMb,
-      totalMemoryMb(p),
-    ]);
-    expect(row[8]).toBe(`${p.postgres.tuning.maxConnections} / ${p.postgres.tuning.sharedBuffersMb} MB`);
-    expect(row[9]).toBe(`${p.nginx.workerProcesses} × ${p.nginx.workerConnections}`);
+    expect(row.slice(2, 9)).toEqual(
+      [
+        p.litellm.workers,
+        p.litellm.memoryMb,
+        p.openWebui.memoryMb,
+        p.postgres.memoryMb,
+        p.nginx.memoryMb,
+        p.redis ? p.redis.memoryMb : "—",
+        totalMemoryMb(p),
+      ].map(String),
+    );
+    expect(row[9]).toBe(`${p.postgres.tuning.maxConnections} / ${p.postgres.tuning.sharedBuffersMb} MB`);
+    expect(row[10]).toBe(`${p.nginx.workerProcesses} × ${p.nginx.workerConnections}`);
   }
 });
 

@@ -5,13 +5,13 @@
 import { parse } from "yaml";
 import { DEFAULTS } from "../../lib/settings";
 import { waitTimeoutSeconds } from "../../lib/healthchecks";
-import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck } from "../../lib/services";
+import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
 import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stackConfig, TYPES } from "../helpers/program";
 
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
 const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
-type Service = (typeof SERVICES)[number];
+type Service = (typeof SERVICES)[number] | "redis";
 
 function envMap(container: RecordedResource): Record<string, string> {
   return Object.fromEntries((container.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
@@ -43,6 +43,9 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
   const profile = PROFILES[stack];
   const prefix = `ai-gateway-${stack}`;
   const container = (service: Service) => find(run, TYPES.container, `-${service}`);
+  // Redis runs exactly when LiteLLM has more than one worker (medium and large).
+  const withRedis = profile.litellm.workers > 1;
+  const services: readonly Service[] = withRedis ? [...SERVICES, "redis"] : SERVICES;
 
   beforeAll(async () => {
     run = await runProgram({ stack });
@@ -53,21 +56,22 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
 
   test("registers exactly the gateway's resources", () => {
     const count = (type: string) => run.resources.filter((r) => r.type === type).length;
-    expect(count(TYPES.container)).toBe(4);
-    expect(count(TYPES.image)).toBe(4);
+    const containers = services.length;
+    expect(count(TYPES.container)).toBe(containers);
+    expect(count(TYPES.image)).toBe(containers);
     expect(count(TYPES.volume)).toBe(2);
     expect(count(TYPES.network)).toBe(1);
     expect(count(TYPES.dockerProvider)).toBe(1);
-    // Six gateway secrets, and a virtual key each for Open WebUI and the default "agents" consumer.
-    expect(count(TYPES.password)).toBe(8);
+    // Seven gateway secrets (Redis's too, on every profile), and a virtual key each for Open WebUI
+    // and the default "agents" consumer.
+    expect(count(TYPES.password)).toBe(9);
     expect(count(TYPES.keyRegistration)).toBe(1);
+    expect(count(TYPES.openWebuiSettings)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
-    expect(components.sort()).toEqual(
-      ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"].map(
-        (t) => `ai-gateway:index:${t}`,
-      ),
-    );
-    expect(run.resources).toHaveLength(4 + 4 + 2 + 1 + 1 + 8 + 1 + 8);
+    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"];
+    expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
+    // ... and one each: key registration, Open WebUI settings step.
+    expect(run.resources).toHaveLength(2 * containers + 2 + 1 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -84,21 +88,25 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
     expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
     const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
-    expect(dockerResources.length).toBe(11);
+    expect(dockerResources.length).toBe(2 * services.length + 2 + 1);
     for (const r of dockerResources) {
       expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
     }
   });
 
   test("Docker names are derived from the stack, so stacks coexist on one host", () => {
-    expect(SERVICES.map((s) => container(s).inputs.name)).toEqual(SERVICES.map((s) => `${prefix}-${s}`));
+    expect(services.map((s) => container(s).inputs.name)).toEqual(services.map((s) => `${prefix}-${s}`));
     expect(find(run, TYPES.network, "-network").inputs.name).toBe(`${prefix}-net`);
     expect(run.resources.filter((r) => r.type === TYPES.volume).map((r) => r.inputs.name)).toEqual(
       expect.arrayContaining([`${prefix}-postgres-data`, `${prefix}-open-webui-data`]),
     );
   });
 
-  test.each(SERVICES)("%s: hardened, health-gated, log-rotated, memory-limited container", (service) => {
+  test.each([...SERVICES, "redis"] as const)("%s: hardened, health-gated, log-rotated, memory-limited container", (service) => {
+    if (!services.includes(service)) {
+      expect(run.resources.filter((r) => r.type === TYPES.container && r.name.endsWith(`-${service}`))).toEqual([]);
+      return;
+    }
     const c = container(service);
     const i = c.inputs;
     expect(i.restart).toBe("unless-stopped");
@@ -146,7 +154,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
   });
 
   test("only nginx publishes host ports: the public one on bindAddress, the admin one on 127.0.0.1", () => {
-    for (const s of ["postgres", "litellm", "open-webui"] as const) {
+    for (const s of services.filter((s) => s !== "nginx")) {
       expect(container(s).inputs.ports).toBeUndefined();
     }
     const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
@@ -228,6 +236,45 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(l.dependencies).toContain(container("postgres").urn);
   });
 
+  test("Redis exactly when LiteLLM has several workers: password-protected, unpublished, no disk, and LiteLLM waits for it", () => {
+    const l = container("litellm");
+    const env = envMap(l);
+    const config = parse(l.inputs.uploads[0].content);
+    if (!withRedis) {
+      expect(profile.redis).toBeUndefined();
+      expect(config.general_settings.coordination_redis).toBeUndefined();
+      expect(env.REDIS_PASSWORD).toBeUndefined();
+      // One worker has nothing to share: LiteLLM's "no Redis" banner would only alarm the admin.
+      expect(env.LITELLM_DISABLE_NO_REDIS_WARNING).toBe("true");
+      return;
+    }
+    const redis = container("redis");
+    const image = find(run, TYPES.image, "-redis-image");
+    expect(image.inputs).toEqual({ name: DEFAULTS.images.redis, keepLocally: true });
+    expect(redis.inputs.memory).toBe(profile.redis!.memoryMb);
+    expect(redis.inputs.ports).toBeUndefined();
+    expect(redis.inputs.volumes).toBeUndefined();
+    expect(redis.inputs.command).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
+    expect(redis.inputs.healthcheck.tests).toEqual(redisHealthcheck().test);
+    expect(redis.inputs.waitTimeout).toBe(waitTimeoutSeconds(redisHealthcheck()));
+    // The password is in the uploaded config alone (a secret), never in the environment or on the command line.
+    expect(redis.inputs.envs).toBeUndefined();
+    expect(redis.inputs.uploads).toHaveLength(1);
+    const conf: string = redis.inputs.uploads[0].content;
+    const password = /^requirepass (\S+)$/m.exec(conf)![1];
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(conf).toContain(`maxmemory ${profile.redis!.maxMemoryMb}mb`);
+    expect(redis.wireInputs.uploads[0].content).toEqual(expect.objectContaining({ value: conf }));
+    // LiteLLM reads the same password through the block LiteLLM documents as the explicit opt-in.
+    expect(config.general_settings.coordination_redis).toEqual({ host: "redis", port: 6379, password: "os.environ/REDIS_PASSWORD" });
+    expect(env.REDIS_PASSWORD).toBe(password);
+    expect(env.LITELLM_DISABLE_NO_REDIS_WARNING).toBeUndefined();
+    expect(l.dependencies).toContain(redis.urn);
+    for (const other of ["open-webui", "nginx", "postgres"] as const) {
+      expect(waitsFor(run, container(other)).has(redis.urn)).toBe(false);
+    }
+  });
+
   test("Open WebUI: its own virtual key (never the master key), fixed secret key, no Ollama, no open signup", () => {
     const env = envMap(container("open-webui"));
     const master = envMap(container("litellm")).LITELLM_MASTER_KEY;
@@ -238,11 +285,35 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
     expect(env.ENABLE_OLLAMA_API).toBe("False");
     expect(env.ENABLE_SIGNUP).toBe("False");
-    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("False");
+    expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
+    expect(env.ENABLE_FOLLOW_UP_GENERATION).toBe("False");
+    expect(env.ENABLE_PERSISTENT_CONFIG).toBe("True");
     expect(env.WEBUI_ADMIN_EMAIL).toBe("admin@example.com");
-    expect(Number(env.AIOHTTP_CLIENT_TIMEOUT)).toBeGreaterThanOrEqual(600);
+    expect(env.AIOHTTP_CLIENT_TIMEOUT).toBe("");
+    expect(Number(env.AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT)).toBeGreaterThan(600);
     const volume = find(run, TYPES.volume, "-open-webui-data");
     expect(container("open-webui").inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/app/backend/data" }]);
+  });
+
+  test("Open WebUI settings step: the declared settings, enforced in the Open WebUI container once it is healthy", () => {
+    const step = run.resources.find((r) => r.type === TYPES.openWebuiSettings)!;
+    const openWebui = container("open-webui");
+    const env = envMap(openWebui);
+    const o = run.outputs as any;
+    expect(step.inputs.container).toBe(`${prefix}-open-webui`);
+    expect(step.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(step.inputs.adminEmail).toBe(env.WEBUI_ADMIN_EMAIL);
+    expect(step.inputs.adminPassword).toBe(env.WEBUI_ADMIN_PASSWORD);
+    // The same values the environment seeds a new volume with.
+    expect(step.inputs.settings).toEqual({
+      openai: { url: env.OPENAI_API_BASE_URL, key: o.openWebuiApiKey },
+      ollama: false,
+      admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE },
+    });
+    expect(step.inputs.script).toContain("def reconcile(");
+    expect(step.options.additionalSecretOutputs.sort()).toEqual(["adminPassword", "settings"]);
+    expect(step.dependencies).toContain(openWebui.urn);
+    expect(waitsFor(run, container("nginx")).has(step.urn)).toBe(false);
   });
 
   test("key registration: every consumer's key with its budget, run in the LiteLLM container once it is healthy", () => {
@@ -323,8 +394,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       env.WEBUI_ADMIN_PASSWORD,
     ];
     secrets.push((run.outputs as any).apiKeys.agents);
+    if (withRedis) {
+      secrets.push(env.REDIS_PASSWORD);
+    }
     expect(secrets.every((s) => typeof s === "string" && s.length >= 24)).toBe(true);
-    expect(passwords).toHaveLength(8);
+    expect(passwords).toHaveLength(9);
     const leaks = run.resources.flatMap((r) => secrets.flatMap((s) => plainOccurrences(r.wireInputs, s).map((p) => `${r.name} ${p}`)));
     expect(leaks).toEqual([]);
     // The secrets do reach the containers: inside the secret-wrapped envs.
@@ -336,6 +410,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const stackFile = parse(require("fs").readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")).config;
     const port = stackFile["ai-gateway:httpPort"];
     expect(o.openWebuiUrl).toBe(`http://127.0.0.1:${port}/`);
+    // The websocket's origin allow-list covers both loopback names (lib/openWebuiOrigins.ts).
+    expect(envMap(container("open-webui")).CORS_ALLOW_ORIGIN).toBe(`http://127.0.0.1:${port};http://localhost:${port}`);
     expect(o.apiBaseUrl).toBe(`http://127.0.0.1:${port}/api/litellm/v1`);
     expect(o.adminUiUrl).toBe(`http://127.0.0.1:${stackFile["ai-gateway:adminPort"]}/ui`);
     expect(o.adminUiAccess).toContain(o.adminUiUrl);
@@ -357,6 +433,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
         litellm: profile.litellm.memoryMb,
         openWebui: profile.openWebui.memoryMb,
         nginx: profile.nginx.memoryMb,
+        ...(withRedis ? { redis: profile.redis!.memoryMb } : {}),
       },
       totalMemoryMb: totalMemoryMb(profile),
     });

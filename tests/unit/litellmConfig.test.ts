@@ -52,6 +52,13 @@ describe.each(Object.values(BUDGETS))("config.yaml for budget $name", (budget) =
     expect(config.general_settings.timeout).toBeUndefined();
   });
 
+  test("a timed-out call is not retried, other failures are", () => {
+    expect(config.router_settings.retry_policy).toEqual({ TimeoutErrorRetries: 0 });
+    expect(config.router_settings.num_retries).toBeGreaterThan(0);
+    // No separate stream limit: streams fall back to request_timeout, the same per-read limit.
+    expect(config.router_settings.stream_timeout).toBeUndefined();
+  });
+
   test("credentials are environment references, never values", () => {
     expect(config.general_settings.database_url).toBe("os.environ/DATABASE_URL");
     expect(config.model_list.map((m: any) => m.litellm_params.api_key)).toEqual([

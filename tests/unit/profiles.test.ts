@@ -1,5 +1,30 @@
 import { LITELLM_DB_POOL_PER_WORKER } from "../../lib/constants";
-import { BUDGETS, MEASURED_MB, PROFILE_NAMES, PROFILES, postgresMaxConnections, totalMemoryMb } from "../../profiles";
+import {
+  BUDGETS,
+  buildProfile,
+  MEASURED_MB,
+  PROFILE_NAMES,
+  PROFILES,
+  postgresMaxConnections,
+  ProfileInputs,
+  ResourceProfile,
+  totalMemoryMb,
+} from "../../profiles";
+
+/** The inputs a built profile came from, to build a variant of it. */
+function inputsOf(p: ResourceProfile): ProfileInputs {
+  return {
+    description: p.description,
+    recommendedHost: p.recommendedHost,
+    litellmWorkers: p.litellm.workers,
+    openWebuiMb: p.openWebui.memoryMb,
+    postgresMb: p.postgres.memoryMb,
+    nginxMb: p.nginx.memoryMb,
+    nginxWorkerProcesses: p.nginx.workerProcesses,
+    nginxWorkerConnections: p.nginx.workerConnections,
+    redisMb: p.redis?.memoryMb,
+  };
+}
 
 describe("profiles", () => {
   test("worker counts are the original bundle's: small 1, medium 2, large 6", () => {
@@ -47,9 +72,24 @@ describe("profiles", () => {
     }
   });
 
-  test("total memory is the sum of the four limits", () => {
+  test("total memory is the sum of the container limits, Redis's included where it runs", () => {
+    const small = PROFILES.small;
+    expect(totalMemoryMb(small)).toBe(small.litellm.memoryMb + small.openWebui.memoryMb + small.postgres.memoryMb + small.nginx.memoryMb);
     const p = PROFILES.medium;
-    expect(totalMemoryMb(p)).toBe(p.litellm.memoryMb + p.openWebui.memoryMb + p.postgres.memoryMb + p.nginx.memoryMb);
+    expect(totalMemoryMb(p)).toBe(p.litellm.memoryMb + p.openWebui.memoryMb + p.postgres.memoryMb + p.nginx.memoryMb + p.redis!.memoryMb);
+  });
+
+  test("Redis runs exactly when LiteLLM has more than one worker, with maxmemory inside its limit", () => {
+    for (const name of PROFILE_NAMES) {
+      const p = PROFILES[name];
+      expect([name, p.redis !== undefined]).toEqual([name, p.litellm.workers > 1]);
+      if (p.redis) {
+        expect(p.redis.maxMemoryMb).toBeLessThanOrEqual(p.redis.memoryMb / 2);
+        expect(p.redis.maxMemoryMb).toBeGreaterThanOrEqual(16);
+      }
+    }
+    expect(() => buildProfile("small", { ...inputsOf(PROFILES.small), litellmWorkers: 2 })).toThrow(/Redis is needed exactly when/);
+    expect(() => buildProfile("medium", { ...inputsOf(PROFILES.medium), redisMb: undefined })).toThrow(/Redis is needed exactly when/);
   });
 });
 

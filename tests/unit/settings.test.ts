@@ -1,5 +1,5 @@
 import { DEFAULTS, resolveSettings } from "../../lib/settings";
-import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
+import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
 import { openWebuiEnv, toEnvList } from "../../lib/services";
 
 describe("resolveSettings", () => {
@@ -30,12 +30,32 @@ describe("resolveSettings", () => {
   });
 });
 
-test("timeouts nest: LiteLLM gives up first, then Open WebUI, then nginx", () => {
+test("limits on silence nest: LiteLLM gives up first, then Open WebUI, then nginx", () => {
   expect(REQUEST_BUDGET_SECONDS).toBe(600);
-  expect(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
-  expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS);
-  const env = openWebuiEnv({ publicUrl: "http://x", apiKey: "k", secretKey: "s", adminEmail: "a@b.cd", adminPassword: "p" });
-  expect(env).toContain(`AIOHTTP_CLIENT_TIMEOUT=${OPEN_WEBUI_BACKEND_TIMEOUT_SECONDS}`);
+  expect(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
+  expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS);
+  const env = openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
+  expect(env).toContain(`AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT=${OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS}`);
+});
+
+test("Open WebUI has no total limit, which would cut a stream still producing tokens", () => {
+  const env = openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
+  // Empty, not absent: Open WebUI 0.11.4 reads "" as no limit.
+  expect(env).toContain("AIOHTTP_CLIENT_TIMEOUT=");
 });
 
 test("environment lists are sorted by name, whatever the insertion order", () => {
