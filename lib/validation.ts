@@ -150,6 +150,9 @@ export const RESERVED_LITELLM_ENV = new Set([
   "MAX_REQUESTS_BEFORE_RESTART",
   "MAX_REQUESTS_BEFORE_RESTART_JITTER",
   "HOST",
+  // Redis: the password config.yaml's coordination_redis reads, and the banner switch of one worker.
+  "REDIS_PASSWORD",
+  "LITELLM_DISABLE_NO_REDIS_WARNING",
 ]);
 
 /** Provider API keys, e.g. `{"OPENAI_API_KEY": "sk-..."}`, passed to LiteLLM as environment variables. */

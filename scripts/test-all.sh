@@ -46,4 +46,7 @@ if [ "$(id -u)" -eq 0 ]; then
   scripts/build-images.sh
 fi
 
+# Real LiteLLM 1.110.1 from PyPI in a cached venv: tests run its CLI, proxy and duration parser.
+scripts/python-packages.sh >/dev/null
+
 npm test

@@ -95,6 +95,11 @@ const rows: Row[] = [
     /providerApiKeys = "DATABASE_URL": is set by the gateway itself/,
   ],
   [
+    "provider key shadowing the Redis password LiteLLM reads",
+    { providerApiKeys: '{"REDIS_PASSWORD":"x"}' },
+    /providerApiKeys = "REDIS_PASSWORD": is set by the gateway itself/,
+  ],
+  [
     "public URL with a path",
     { publicUrl: "https://ai.example.com/chat" },
     /publicUrl = "https:\/\/ai.example.com\/chat": must be an http:\/\/ or https:\/\/ origin without a path/,
