@@ -186,14 +186,17 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
       promised.push(`${wholeOp} ${resource}`, `${wholeOp} RemoteImage ai-gateway-${service}-image`, `${wholeOp} ${component}`);
       cell = cell.replace(whole[0], "");
     }
+    // A step named after its service is not that service's container.
+    if (cell.includes("Open WebUI settings step")) {
+      promised.push(`${op} OpenWebuiSettings ai-gateway-open-webui-settings`);
+      cell = cell.replace("Open WebUI settings step", "");
+    }
     for (const [word, resource] of Object.entries(CONTAINER_WORDS)) {
       if (new RegExp(`\\b${word}\\b`).test(cell)) {
         promised.push(`${op} ${resource}`);
       }
     }
-    if (cell.includes("Open WebUI settings step")) {
-      promised.push(`${op} OpenWebuiSettings ai-gateway-open-webui-settings`);
-    }
+
     if (cell.includes("key registration")) {
       promised.push(`${op} LitellmKeyRegistration ai-gateway-keys-registration`);
     }

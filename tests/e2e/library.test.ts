@@ -99,10 +99,11 @@ describeE2E("the npm package, installed into a new Pulumi program", () => {
   test("the package ships its runtime files and compiled library, not its tests", () => {
     const files = fs.readdirSync(path.join(dir, "node_modules", "ai-gateway"));
     expect(files.sort()).toEqual(["Pulumi.yaml", "README.md", "dist", "package.json", "runtime"]);
-    expect(fs.readdirSync(path.join(dir, "node_modules", "ai-gateway", "runtime")).sort()).toEqual([
-      "litellm_keys.py",
-      "postgres-start.sh",
-    ]);
+    // Every script the components run inside containers (runtime/), and nothing else there.
+    expect(fs.readdirSync(path.join(dir, "node_modules", "ai-gateway", "runtime")).sort()).toEqual(
+      fs.readdirSync(path.join(ROOT, "runtime")).sort(),
+    );
+    expect(fs.readdirSync(path.join(ROOT, "runtime")).sort()).toEqual(["litellm_keys.py", "open_webui_config.py", "postgres-start.sh"]);
   });
 
   test("pulumi up deploys a Gateway from it: healthy containers named after it, its keys work", async () => {
