@@ -105,24 +105,25 @@ export const LITELLM_WORKER_RECYCLING: WorkerRecycling = { maxRequests: 10_000, 
 /**
  * Arguments to the LiteLLM image's own entrypoint (`exec litellm "$@"`; the entrypoint is left alone).
  *
- * `--run_gunicorn` at every worker count: gunicorn's master stays PID 1 and forks a new worker when
- * one reaches its request limit (gunicorn `max_requests` + `max_requests_jitter`, set by
- * proxy_cli.py:run_gunicorn_server at litellm 1.110.1). Plain uvicorn with one worker has no
- * supervisor: at `limit_max_requests` the whole process exits and Docker restarts the container
- * (proxy_cli.py:run_server calls `uvicorn.run(..., workers=1)`; its own startup warning says so).
- * With one worker, requests that arrive while the replacement boots wait in the listen backlog the
- * master keeps open instead of failing. The limits are flags rather than MAX_REQUESTS_BEFORE_RESTART*
- * variables so that `docker inspect` shows them with the command.
+ * Several workers run under uvicorn's process manager, which starts a new worker (spawned, not
+ * forked) when one reaches its request limit; the jitter staggers them, so the others serve
+ * meanwhile (litellm 1.110.1 proxy_cli.py:run_server passes `limit_max_requests` and, with
+ * uvicorn >= 0.41, `limit_max_requests_jitter`).
+ *
+ * One worker is never recycled: uvicorn then runs it without a manager, so at the limit the whole
+ * process exits and Docker restarts the container; and gunicorn (`--run_gunicorn`) preloads the
+ * app and forks, which here left a new worker hung in a lock at boot (a 600 s worker timeout), and
+ * accepts nothing while its only worker is replaced. LiteLLM's own start-up warning gives the same
+ * advice (proxy_cli.py:single_worker_max_requests_warning). Its memory is then bounded by the
+ * container's limit alone.
  */
 export function litellmArgs(workers: number, recycling: WorkerRecycling = LITELLM_WORKER_RECYCLING): string[] {
+  const args = ["--config", LITELLM_CONFIG_PATH, "--port", String(LITELLM_PORT), "--num_workers", String(workers)];
+  if (workers < 2) {
+    return args;
+  }
   return [
-    "--config",
-    LITELLM_CONFIG_PATH,
-    "--port",
-    String(LITELLM_PORT),
-    "--num_workers",
-    String(workers),
-    "--run_gunicorn",
+    ...args,
     "--max_requests_before_restart",
     String(recycling.maxRequests),
     "--max_requests_before_restart_jitter",

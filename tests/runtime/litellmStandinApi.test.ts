@@ -154,10 +154,10 @@ describeWith("LiteLLM stand-in: LiteLLM 1.110.1's answers", [requirements.python
       expect(recorded.cli).toMatchObject({
         config: "/dev/null",
         num_workers: 6,
-        run_gunicorn: true,
         max_requests_before_restart: 10000,
         max_requests_before_restart_jitter: 2000,
       });
+      expect(recorded.cli.run_gunicorn).toBeFalsy();
     } finally {
       await started.stop();
     }

@@ -7,12 +7,17 @@ function flagValue(args: string[], flag: string): string | undefined {
 }
 
 describe("LiteLLM worker recycling (review F2)", () => {
-  test.each([1, 2, 6])("%i worker(s): gunicorn supervises, so a recycled worker never ends the container", (workers) => {
+  test.each([2, 6])("%i workers: uvicorn's manager replaces each worker at its limit, staggered by the jitter", (workers) => {
     const args = litellmArgs(workers);
-    expect(args).toContain("--run_gunicorn");
+    expect(args).not.toContain("--run_gunicorn");
     expect(flagValue(args, "--num_workers")).toBe(String(workers));
     expect(flagValue(args, "--max_requests_before_restart")).toBe("10000");
     expect(flagValue(args, "--max_requests_before_restart_jitter")).toBe("2000");
+  });
+
+  test("one worker has no request limit at all: nothing can end the process after N requests", () => {
+    expect(litellmArgs(1)).toEqual(["--config", "/app/config.yaml", "--port", "4000", "--num_workers", "1"]);
+    expect(litellmArgs(1, { maxRequests: 5, jitter: 2 })).toEqual(litellmArgs(1));
   });
 
   test("the jitter spreads recycling over a fifth of the limit, so workers do not recycle together", () => {
@@ -21,23 +26,16 @@ describe("LiteLLM worker recycling (review F2)", () => {
   });
 
   test("custom limits reach the flags (the runtime test recycles after 5 requests)", () => {
-    const args = litellmArgs(1, { maxRequests: 5, jitter: 2 });
+    const args = litellmArgs(2, { maxRequests: 5, jitter: 2 });
     expect(flagValue(args, "--max_requests_before_restart")).toBe("5");
     expect(flagValue(args, "--max_requests_before_restart_jitter")).toBe("2");
   });
 
-  test("every flag takes a value except --run_gunicorn, so no value is read as a flag", () => {
+  test("every flag takes a value, so no value is read as a flag", () => {
     const args = litellmArgs(2);
     const flags = args.filter((a) => a.startsWith("--"));
-    expect(flags).toEqual([
-      "--config",
-      "--port",
-      "--num_workers",
-      "--run_gunicorn",
-      "--max_requests_before_restart",
-      "--max_requests_before_restart_jitter",
-    ]);
-    for (const flag of flags.filter((f) => f !== "--run_gunicorn")) {
+    expect(flags).toEqual(["--config", "--port", "--num_workers", "--max_requests_before_restart", "--max_requests_before_restart_jitter"]);
+    for (const flag of flags) {
       expect(flagValue(args, flag)).toMatch(/^[^-]/);
     }
   });
