@@ -7,27 +7,16 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { BUDGETS } from "../../profiles";
 import { renderLitellmConfig } from "../../lib/litellmConfig";
 import { litellmArgs } from "../../lib/services";
+import { freePort } from "../fixtures/nginx/nginxRunner";
 import { describeWith, litellmVenv, requirements } from "../helpers/requirements";
 
 const MASTER_KEY = "sk-real-litellm-test-0123456789abcdef0123456789ab";
 const STARTUP_MS = 120_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `args` with the value after `flag` replaced: the container's paths and port do not exist here. */
 function withFlag(args: string[], flag: string, value: string): string[] {

@@ -10,7 +10,6 @@
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { DeclaredKey } from "../../components/keyRegistration";
@@ -18,6 +17,7 @@ import { AGENT_KEY, OPEN_WEBUI_KEY } from "../fixtures/declaredKeys";
 import { POSTGRES_DB, POSTGRES_USER } from "../../lib/constants";
 import { ROOT } from "../helpers/program";
 import { Standin, STANDIN_SCRIPT, standinEnv, startStandin } from "../helpers/litellmStandin";
+import { freePort } from "../fixtures/nginx/nginxRunner";
 import { describeWith, postgresBinDir, requirements } from "../helpers/requirements";
 
 const SCRIPT = path.join(ROOT, "runtime", "litellm_keys.py");
@@ -27,17 +27,6 @@ const TABLE = '"LiteLLM_VerificationToken"';
 
 const openWebui = OPEN_WEBUI_KEY;
 const agent = AGENT_KEY;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requirements.python3(), requirements.postgres()], () => {
   const bin = postgresBinDir()!;

@@ -30,30 +30,28 @@ describe("resolveSettings", () => {
   });
 });
 
+/** Open WebUI's environment for placeholder inputs (the timeout variables do not depend on them). */
+function sampleOpenWebuiEnv(): string[] {
+  return openWebuiEnv({
+    publicUrl: "http://x",
+    allowedOrigins: ["http://x"],
+    apiKey: "k",
+    secretKey: "s",
+    adminEmail: "a@b.cd",
+    adminPassword: "p",
+  });
+}
+
 test("limits on silence nest: LiteLLM gives up first, then Open WebUI, then nginx", () => {
   expect(REQUEST_BUDGET_SECONDS).toBe(600);
   expect(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS).toBeGreaterThan(REQUEST_BUDGET_SECONDS);
   expect(NGINX_PROXY_TIMEOUT_SECONDS).toBeGreaterThan(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS);
-  const env = openWebuiEnv({
-    publicUrl: "http://x",
-    allowedOrigins: ["http://x"],
-    apiKey: "k",
-    secretKey: "s",
-    adminEmail: "a@b.cd",
-    adminPassword: "p",
-  });
+  const env = sampleOpenWebuiEnv();
   expect(env).toContain(`AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT=${OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS}`);
 });
 
 test("Open WebUI has no total limit, which would cut a stream still producing tokens", () => {
-  const env = openWebuiEnv({
-    publicUrl: "http://x",
-    allowedOrigins: ["http://x"],
-    apiKey: "k",
-    secretKey: "s",
-    adminEmail: "a@b.cd",
-    adminPassword: "p",
-  });
+  const env = sampleOpenWebuiEnv();
   // Empty, not absent: Open WebUI 0.11.4 reads "" as no limit.
   expect(env).toContain("AIOHTTP_CLIENT_TIMEOUT=");
 });
