@@ -81,7 +81,11 @@ if [ -f "$OUT/.complete" ]; then
 fi
 
 started=$(date +%s)
-work=$(mktemp -d "$CACHE_ROOT.build.XXXXXX" 2>/dev/null || { mkdir -p "$CACHE_ROOT" && mktemp -d "$CACHE_ROOT.build.XXXXXX"; })
+# Built beside the cache (same file system, so the final mv is a rename) into the cache's own folder,
+# which must exist whether or not its parent did (a custom AI_GATEWAY_TOOLCHAIN_CACHE, or a machine
+# where another script made ~/.cache/ai-gateway first).
+mkdir -p "$CACHE_ROOT"
+work=$(mktemp -d "$CACHE_ROOT.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/providers" "$work/home"
 export CGO_ENABLED=0
