@@ -56,6 +56,7 @@ const rows: Row[] = [
   ],
   ["image without a tag", { nginxImage: "nginx" }, /nginxImage = "nginx": has no tag, which means "latest"/],
   ["major-only postgres tag", { postgresImage: "postgres:16" }, /postgresImage = "postgres:16": "16" is a rolling tag/],
+  ["rolling Redis tag", { redisImage: "redis:alpine" }, /redisImage = "redis:alpine": "alpine" is a rolling tag/],
   ["latest Open WebUI", { openWebuiImage: "ghcr.io/open-webui/open-webui:latest" }, /openWebuiImage = .*"latest" is a rolling tag/],
   ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: .*\bprofile\b/],
   ["non-boolean ephemeral", { ephemeral: "yes" }, /ephemeral = "yes": must be true or false/],
