@@ -13,6 +13,7 @@ import { Dns, RunningNginx, startDns, startNginx } from "../fixtures/nginx/nginx
 import { nginxRequirements, request } from "../fixtures/nginx/harness";
 import { startStub, Stub } from "../fixtures/nginx/stubServer";
 import { OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
+import { envRecord } from "../helpers/envList";
 import { describeWith } from "../helpers/requirements";
 
 const ADMIN = { email: "admin@example.com", password: "admin-password-for-tests" };
@@ -29,7 +30,7 @@ function gatewayEnv(input: SettingsInput): { origins: string[]; env: Record<stri
     adminEmail: ADMIN.email,
     adminPassword: ADMIN.password,
   });
-  return { origins, env: Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) };
+  return { origins, env: envRecord(list) };
 }
 
 /** A raw websocket handshake: the status nginx answers and the body of a refusal. */

@@ -15,11 +15,12 @@ import * as http from "http";
 import { parse } from "yaml";
 import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
 import { renderLitellmConfig } from "../../lib/litellmConfig";
-import { openWebuiEnv } from "../../lib/services";
 import { BUDGETS } from "../../profiles";
 import { describeWith } from "../helpers/requirements";
 import { Gateway, nginxRequirements, startGateway } from "../fixtures/nginx/harness";
 import { startStub, Stub } from "../fixtures/nginx/stubServer";
+import { envRecord } from "../helpers/envList";
+import { sampleOpenWebuiEnv } from "../fixtures/openWebuiEnv";
 import { aiohttpTimeouts, Hop, litellmTimeoutRetries, startLitellmHop, startOpenWebuiHop } from "../fixtures/nginx/timeoutHops";
 
 /** How much faster the test's clock runs than production's. */
@@ -86,16 +87,7 @@ const chat = (stream: boolean) => ({ model: "m", messages: [{ role: "user", cont
 
 describeWith("the timeout chain (nginx, Open WebUI, LiteLLM, provider), scaled down", nginxRequirements(), () => {
   const litellmConfig = parse(renderLitellmConfig({ models: [{ name: "m", model: "openai/m" }], budget: BUDGETS.test }));
-  const webuiEnv = Object.fromEntries(
-    openWebuiEnv({
-      publicUrl: "http://x",
-      allowedOrigins: ["http://x"],
-      apiKey: "k",
-      secretKey: "s",
-      adminEmail: "a@b.cd",
-      adminPassword: "p",
-    }).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
-  );
+  const webuiEnv = envRecord(sampleOpenWebuiEnv());
   const nginxSeconds = NGINX_PROXY_TIMEOUT_SECONDS / SPEEDUP;
 
   let provider: Stub;

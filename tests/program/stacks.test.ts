@@ -7,6 +7,7 @@ import { DEFAULTS } from "../../lib/settings";
 import { waitTimeoutSeconds } from "../../lib/healthchecks";
 import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
+import { envRecord } from "../helpers/envList";
 import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stackConfig, TYPES } from "../helpers/program";
 
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
@@ -14,7 +15,7 @@ const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
 type Service = (typeof SERVICES)[number] | "redis";
 
 function envMap(container: RecordedResource): Record<string, string> {
-  return Object.fromEntries((container.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  return envRecord(container.inputs.envs as string[]);
 }
 
 /** URNs a resource waits for, directly or through the resources it waits for. */

@@ -10,6 +10,7 @@ import { openWebuiEnv } from "../../lib/services";
 import { request } from "../fixtures/nginx/harness";
 import { newDataDir, OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
 import { ROOT } from "../helpers/program";
+import { envRecord } from "../helpers/envList";
 import { describeWith, requirements } from "../helpers/requirements";
 
 const SCRIPT = path.join(ROOT, "runtime", "open_webui_config.py");
@@ -29,7 +30,7 @@ function env(key: string, adminPassword = ADMIN.password): Record<string, string
     adminPassword,
   });
   return {
-    ...Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+    ...envRecord(list),
     ENABLE_PERSISTENT_CONFIG: "True",
   };
 }

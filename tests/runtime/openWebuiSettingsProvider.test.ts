@@ -18,6 +18,7 @@ import { inRootfs } from "../fixtures/nginx/nginxRunner";
 import { NetNs } from "../helpers/netns";
 import { socketioRequirement } from "../helpers/openWebuiStandin";
 import { ROOT } from "../helpers/program";
+import { envRecord } from "../helpers/envList";
 import { describeWith, requirements } from "../helpers/requirements";
 
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "docker");
@@ -129,7 +130,7 @@ describeWith(
       docker = await engine(ns, () => ({
         PATH: "/usr/bin:/bin",
         DATA_DIR: dataDir,
-        ...Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        ...envRecord(env),
         ...engineEnvOverrides,
       }));
       const env = openWebuiEnv({

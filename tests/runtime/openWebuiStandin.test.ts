@@ -7,6 +7,7 @@ import { openWebuiEnv } from "../../lib/services";
 import { request } from "../fixtures/nginx/harness";
 import { Standin, startStandin } from "../helpers/litellmStandin";
 import { failedStart, newDataDir, OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
+import { envRecord } from "../helpers/envList";
 import { describeWith, requirements } from "../helpers/requirements";
 
 const ADMIN = { email: "Admin@Example.com", password: "first-admin-password" };
@@ -22,7 +23,7 @@ function gatewayEnv(litellmUrl: string, overrides: Record<string, string> = {}):
     adminEmail: ADMIN.email,
     adminPassword: ADMIN.password,
   });
-  const env = Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  const env = envRecord(list);
   return { ...env, OPENAI_API_BASE_URL: `${litellmUrl}/v1`, ...overrides };
 }
 

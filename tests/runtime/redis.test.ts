@@ -17,6 +17,7 @@ import { litellmEnv, redisCommand, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES } from "../../profiles";
 import { pollUntil, probeCommand } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
+import { envRecord } from "../helpers/envList";
 import { describeWith, requirements, testRootfs } from "../helpers/requirements";
 
 const PASSWORD = "generatedRedisPassword0123456789";
@@ -115,7 +116,7 @@ describeWith("Redis: config, healthcheck and LiteLLM's settings (real redis-serv
 
   test("LiteLLM's generated settings reach the server: config.yaml's coordination_redis with the password from its environment", () => {
     const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, redis: true })).general_settings.coordination_redis;
-    const env = Object.fromEntries(
+    const env = envRecord(
       litellmEnv({
         masterKey: "sk-m",
         saltKey: "sk-s",
@@ -124,7 +125,7 @@ describeWith("Redis: config, healthcheck and LiteLLM's settings (real redis-serv
         uiPassword: "p",
         providerApiKeys: {},
         redisPassword: PASSWORD,
-      }).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+      }),
     );
     // litellm's get_secret: an "os.environ/NAME" value is the environment's NAME.
     const script = [

@@ -1,6 +1,7 @@
 import { DEFAULTS, resolveSettings } from "../../lib/settings";
 import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
-import { openWebuiEnv, toEnvList } from "../../lib/services";
+import { sampleOpenWebuiEnv } from "../fixtures/openWebuiEnv";
+import { toEnvList } from "../../lib/services";
 
 describe("resolveSettings", () => {
   test("no input gives the documented defaults", () => {
@@ -29,18 +30,6 @@ describe("resolveSettings", () => {
     expect(resolveSettings(input).publicUrl).toBe(url);
   });
 });
-
-/** Open WebUI's environment for placeholder inputs (the timeout variables do not depend on them). */
-function sampleOpenWebuiEnv(): string[] {
-  return openWebuiEnv({
-    publicUrl: "http://x",
-    allowedOrigins: ["http://x"],
-    apiKey: "k",
-    secretKey: "s",
-    adminEmail: "a@b.cd",
-    adminPassword: "p",
-  });
-}
 
 test("limits on silence nest: LiteLLM gives up first, then Open WebUI, then nginx", () => {
   expect(REQUEST_BUDGET_SECONDS).toBe(600);
