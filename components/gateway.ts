@@ -82,13 +82,13 @@ function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings
 
 /**
  * The whole AI gateway on one Docker host: PostgreSQL, LiteLLM, Open WebUI and nginx (and Redis for
- * LiteLLM's workers when there are several) on a private network, sized by a profile, with secrets generated once. Every Docker object is created through
- * one Docker provider, so a local socket, an ssh:// host and a freshly provisioned VPS share one
- * code path.
+ * LiteLLM's workers when there are several) on a private network, sized by a profile, with secrets
+ * generated once. Every Docker object is created through one Docker provider, so a local socket, an
+ * ssh:// host and a freshly provisioned VPS share one code path.
  *
  * Start order follows health, and nothing waits on more than it needs: LiteLLM is created once
- * PostgreSQL (and Redis, when there is one) is healthy; Open WebUI and nginx start independently (nginx re-resolves its upstreams,
- * Open WebUI reaches LiteLLM per request).
+ * PostgreSQL (and Redis, when there is one) is healthy; Open WebUI and nginx start independently
+ * (nginx re-resolves its upstreams, Open WebUI reaches LiteLLM per request).
  */
 export class Gateway extends pulumi.ComponentResource {
   public readonly settings: GatewaySettings;
@@ -196,7 +196,8 @@ export class Gateway extends pulumi.ComponentResource {
         providerApiKeys: args.providerApiKeys,
         redisPassword: this.redis ? this.secrets.redisPassword : undefined,
         labels,
-        // LiteLLM exits when its database is unusable at start, and its workers count limits in Redis from the first request.
+        // LiteLLM exits when its database is unusable at start, and its workers count limits in
+        // Redis from the first request.
         startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
       },
       inGateway,
