@@ -101,10 +101,18 @@ export function defaultPublicUrl(proxy: ProxySettings, host: string, httpPort: n
   return `http://${proxy.domain ?? host}${httpPort === 80 ? "" : `:${httpPort}`}`;
 }
 
-/** With TLS the gateway's own URLs must be https: Open WebUI builds links and cookies from publicUrl. */
+/**
+ * With TLS the gateway's own URLs must be https (Open WebUI builds links and cookies from
+ * publicUrl), and on `domain`: the certificate is checked against domain, and the plain listener
+ * redirects to publicUrl, so another host would send users to a name the gateway holds no
+ * certificate for. The port may differ from httpsPort (a proxy in front may publish 443).
+ */
 export function checkPublicUrl(proxy: ProxySettings, publicUrl: string): string {
   if (proxy.tls && !publicUrl.startsWith("https://")) {
     throw new SettingError("publicUrl", shown(publicUrl), "must be an https:// origin when tls is true");
+  }
+  if (proxy.tls && validate.originHost(publicUrl) !== proxy.domain) {
+    throw new SettingError("publicUrl", shown(publicUrl), `must be on domain (${proxy.domain}) when tls is true`);
   }
   return publicUrl;
 }

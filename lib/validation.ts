@@ -183,22 +183,50 @@ export function username(key: string, value: unknown): string {
   throw new SettingError(key, shown(value), "must be 1-64 letters, digits, '.', '_' or '-'");
 }
 
-/** The public origin users reach the gateway at; Open WebUI cannot live under a sub-path. */
+/** Longest publicUrl: scheme, a 253-character host name, a port and a trailing slash. */
+export const MAX_PUBLIC_URL_LENGTH = "https://".length + 253 + ":65535/".length;
+
+/**
+ * The public origin users reach the gateway at; Open WebUI cannot live under a sub-path. The value
+ * reaches nginx.conf (the TLS redirect), Open WebUI's WEBUI_URL and CORS list and a shell command
+ * (apiForAgents.exampleCurl), so it has a strict grammar: http or https, a DNS name or IPv4 address
+ * (IPv6 is not supported anywhere else either), an optional port 1-65535 and an optional "/".
+ * WHATWG `new URL` is not that grammar: it keeps `; { } $ '` in hosts, maps fullwidth forms (NFKC)
+ * and percent-decodes, and drops tabs and newlines. So the origin is rebuilt from the validated
+ * parts and the input must spell exactly that origin (case aside), nothing else.
+ */
 export function publicUrl(key: string, value: unknown): string {
-  const allowed = "must be an http:// or https:// origin without a path, e.g. https://ai.example.com";
+  const allowed =
+    "must be an http:// or https:// origin (host name or IPv4 address, optional port) without a path, e.g. https://ai.example.com";
   if (typeof value !== "string") {
     throw new SettingError(key, shown(value), allowed);
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
+  if (value.length > MAX_PUBLIC_URL_LENGTH) {
+    throw new SettingError(
+      key,
+      `${shown(value.slice(0, 40))}... (${value.length} characters)`,
+      `is longer than ${MAX_PUBLIC_URL_LENGTH} characters; ${allowed}`,
+    );
+  }
+  const match = /^(https?):\/\/([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?\/?$/i.exec(value);
+  if (!match || !isHost(match[2]) || (match[3] !== undefined && !isPortNumber(match[3]))) {
     throw new SettingError(key, shown(value), allowed);
   }
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.pathname !== "/" || url.search || url.hash || url.username) {
+  const scheme = match[1].toLowerCase();
+  const host = match[2].toLowerCase();
+  const port = match[3] === undefined ? undefined : Number(match[3]);
+  const spelled = `${scheme}://${host}${port === undefined ? "" : `:${port}`}`;
+  // Leading zeros in the port ("0443") are the only way the spelling can differ here; refuse them.
+  if (value.toLowerCase() !== spelled && value.toLowerCase() !== `${spelled}/`) {
     throw new SettingError(key, shown(value), allowed);
   }
-  return url.origin;
+  const defaultPort = scheme === "https" ? 443 : 80;
+  return `${scheme}://${host}${port === undefined || port === defaultPort ? "" : `:${port}`}`;
+}
+
+/** Parts of an origin publicUrl returned (already validated). */
+export function originHost(origin: string): string {
+  return new URL(origin).hostname;
 }
 
 export function prefix(key: string, value: unknown): string {

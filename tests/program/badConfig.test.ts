@@ -103,7 +103,59 @@ const rows: Row[] = [
   [
     "public URL with a path",
     { publicUrl: "https://ai.example.com/chat" },
-    /publicUrl = "https:\/\/ai.example.com\/chat": must be an http:\/\/ or https:\/\/ origin without a path/,
+    /publicUrl = "https:\/\/ai.example.com\/chat": must be an http:\/\/ or https:\/\/ origin \(host name or IPv4 address, optional port\) without a path/,
+  ],
+  // review-security.md F5: values WHATWG URL accepted and nginx.conf, Open WebUI's CORS list or
+  // exampleCurl would have carried.
+  [
+    "public URL naming an nginx variable",
+    { publicUrl: "https://$http_x_target" },
+    /publicUrl = "https:\/\/\$http_x_target": must be an http/,
+  ],
+  [
+    "public URL closing nginx blocks",
+    { publicUrl: "https://ai.example.com;}}server{types{" },
+    /publicUrl = "https:\/\/ai.example.com;}}server{types{": must be an http/,
+  ],
+  [
+    "public URL ending an nginx directive",
+    { publicUrl: "https://ai.example.com;b" },
+    /publicUrl = "https:\/\/ai.example.com;b": must be an http/,
+  ],
+  [
+    "public URL longer than any host name",
+    { publicUrl: `https://${"a".repeat(5000)}.com` },
+    /publicUrl = "https:\/\/a{32}"\.\.\. \(5012 characters\): is longer than 268 characters/,
+  ],
+  [
+    "public URL adding a CORS wildcard",
+    { publicUrl: "http://ai.example.com;*" },
+    /publicUrl = "http:\/\/ai.example.com;\*": must be an http/,
+  ],
+  ["public URL with a fullwidth semicolon", { publicUrl: "https://a\uff1bb.com" }, /publicUrl = "https:\/\/a\uff1bb.com": must be an http/],
+  [
+    "public URL with shell brace expansion",
+    { publicUrl: "http://x$({touch,pwned4}).com" },
+    /publicUrl = "http:\/\/x\$\({touch,pwned4}\).com": must be an http/,
+  ],
+  ["public URL with a tab", { publicUrl: "https://ai.exa\tmple.com" }, /publicUrl = "https:\/\/ai.exa\\tmple.com": must be an http/],
+  ["public URL with a newline", { publicUrl: "https://ai.example.com\n" }, /publicUrl = "https:\/\/ai.example.com\\n": must be an http/],
+  ["public URL with user info", { publicUrl: "https://u@ai.example.com" }, /publicUrl = "https:\/\/u@ai.example.com": must be an http/],
+  [
+    "public URL with a percent-encoded dot",
+    { publicUrl: "https://ai%2Eexample.com" },
+    /publicUrl = "https:\/\/ai%2Eexample.com": must be an http/,
+  ],
+  [
+    "public URL with a query",
+    { publicUrl: "https://ai.example.com/?a=b" },
+    /publicUrl = "https:\/\/ai.example.com\/\?a=b": must be an http/,
+  ],
+  ["public URL with port 0", { publicUrl: "http://ai.example.com:0" }, /publicUrl = "http:\/\/ai.example.com:0": must be an http/],
+  [
+    "public URL with port 65536",
+    { publicUrl: "http://ai.example.com:65536" },
+    /publicUrl = "http:\/\/ai.example.com:65536": must be an http/,
   ],
   ["admin email Open WebUI would reject", { adminEmail: "admin@localhost" }, /adminEmail = "admin@localhost": must be an email address/],
   ["admin user name with a space", { adminUsername: "the admin" }, /adminUsername = "the admin": must be 1-64 letters/],
@@ -181,6 +233,11 @@ const rows: Row[] = [
     "plain-HTTP public URL with TLS",
     { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: CERT.key, publicUrl: "http://ai.example.com" },
     /publicUrl = "http:\/\/ai.example.com": must be an https:\/\/ origin when tls is true/,
+  ],
+  [
+    "HTTPS public URL on another host than domain",
+    { ...TLS_ON, tlsCertificate: CERT.cert, tlsKey: CERT.key, publicUrl: "https://evil.example" },
+    /publicUrl = "https:\/\/evil.example": must be on domain \(ai.example.com\) when tls is true/,
   ],
   [
     "HTTPS port equal to the public port",

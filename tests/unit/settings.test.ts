@@ -26,6 +26,14 @@ describe("resolveSettings", () => {
     [{ bindAddress: "10.0.0.4" }, "http://10.0.0.4:8080"],
     [{ dockerHost: "ssh://root@203.0.113.7" }, "http://127.0.0.1:8080"],
     [{ publicUrl: "https://ai.example.com/" }, "https://ai.example.com"],
+    // The origin is rebuilt from its parts: lower case, the scheme's default port dropped.
+    [{ publicUrl: "HTTPS://AI.Example.com:443/" }, "https://ai.example.com"],
+    [{ publicUrl: "http://10.0.0.5:8443" }, "http://10.0.0.5:8443"],
+    [
+      { publicUrl: `https://${"a".repeat(63)}.${"b".repeat(63)}.example:65535` },
+      `https://${"a".repeat(63)}.${"b".repeat(63)}.example:65535`,
+    ],
+    [{ tls: true, domain: "ai.example.com", publicUrl: "https://ai.example.com:8443" }, "https://ai.example.com:8443"],
   ])("public URL for %j is %s", (input, url) => {
     expect(resolveSettings(input).publicUrl).toBe(url);
   });
