@@ -2,6 +2,7 @@
 import { parseDockerHost } from "./dockerHost";
 import { isLoopback } from "./proxySettings";
 import { GatewaySettings } from "./settings";
+import { shellQuote } from "./shellQuote";
 
 /** LiteLLM's admin UI on the admin listener: the Docker host's loopback unless adminBindAddress says otherwise. */
 export function adminUiUrl(settings: GatewaySettings): string {
@@ -22,7 +23,7 @@ export function adminUiAccess(settings: GatewaySettings): string {
   if (docker?.kind === "ssh") {
     const port = docker.port ? ` -p ${docker.port}` : "";
     // The same ssh options the Docker provider uses (e.g. -i <key>), quoted for a POSIX shell.
-    const opts = settings.dockerSshOpts.map((o) => ` ${/^[A-Za-z0-9_./=:@,+-]+$/.test(o) ? o : `'${o.replace(/'/g, `'\\''`)}'`}`).join("");
+    const opts = settings.dockerSshOpts.map((o) => ` ${shellQuote(o)}`).join("");
     return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port}${opts} ${docker.user}@${docker.host}  # then open ${url}`;
   }
   if (docker?.kind === "tcp") {

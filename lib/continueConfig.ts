@@ -4,6 +4,7 @@
  * are the original bundle's (seed-inventory.md §8).
  */
 import { stringify } from "yaml";
+import { shellCommand } from "./shellQuote";
 
 export type ContinueProvider = "anthropic" | "azure" | "openai";
 export type AnthropicTier = 1 | 2 | 3 | 4;
@@ -101,12 +102,26 @@ export function renderContinueConfig(input: ContinueConfigInput): string {
   });
 }
 
-/** The essentials an agent needs: base URL, its key, and a request that works as is. */
+/**
+ * The essentials an agent needs: base URL, its key, and a request that works as is. The command is
+ * pasted into shells, so every interpolated part is quoted for a POSIX shell (validation also keeps
+ * the parts to plain characters; the quoting holds on its own).
+ */
 export function apiForAgents(apiBase: string, apiKey: string, model: string): { baseUrl: string; apiKey: string; exampleCurl: string } {
   const body = JSON.stringify({ model, messages: [{ role: "user", content: "Hello" }] });
   return {
     baseUrl: apiBase,
     apiKey,
-    exampleCurl: `curl -sS ${apiBase}/chat/completions -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" -d '${body}'`,
+    exampleCurl: shellCommand([
+      "curl",
+      "-sS",
+      `${apiBase}/chat/completions`,
+      "-H",
+      `Authorization: Bearer ${apiKey}`,
+      "-H",
+      "Content-Type: application/json",
+      "-d",
+      body,
+    ]),
   };
 }

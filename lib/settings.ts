@@ -163,7 +163,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
       : defaultPublicUrl(proxy, defaultPublicHost(bindAddress, dockerHost), httpPort),
   );
   const apiKeys = consumers("apiKeys", input.apiKeys ?? DEFAULTS.apiKeys);
-  const continueModels = validate.stringList("continueModels", input.continueModels ?? DEFAULTS.continueModels);
+  const continueModels = validate.modelNames("continueModels", input.continueModels ?? DEFAULTS.continueModels);
   const continueKey = input.continueKey ?? apiKeys[0]?.name;
   if (input.continueKey !== undefined && !apiKeys.some((c) => c.name === input.continueKey)) {
     throw new SettingError(

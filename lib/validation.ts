@@ -285,6 +285,18 @@ export function uniqueName(where: string, name: string, seen: Set<string>, noun:
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const MODEL_NAME_ALLOWED = "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'";
+
+/** Model names clients ask for (continueModels): the names `models` may declare, nothing a shell or YAML reads specially. */
+export function modelNames(key: string, value: unknown): string[] {
+  const names = stringList(key, value);
+  names.forEach((name, index) => {
+    if (!MODEL_NAME.test(name)) {
+      throw new SettingError(`${key}[${index}]`, shown(name), MODEL_NAME_ALLOWED);
+    }
+  });
+  return names;
+}
 
 export function models(key: string, value: unknown, providerKeys: readonly string[]): ModelSpec[] {
   const shape = 'must be a list of {"name": ..., "model": ..., "apiKeyEnv"?: ..., "apiBase"?: ...} objects';
@@ -292,7 +304,7 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
   return recordList(key, value, shape, ["name", "model", "apiKeyEnv", "apiBase"], "model").map(({ where, fields }): ModelSpec => {
     const { name, model, apiKeyEnv, apiBase } = fields;
     if (typeof name !== "string" || !MODEL_NAME.test(name)) {
-      throw new SettingError(`${where}.name`, shown(name), "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'");
+      throw new SettingError(`${where}.name`, shown(name), MODEL_NAME_ALLOWED);
     }
     uniqueName(where, name, seen, "model");
     const litellmModelString = litellmModel(`${where}.model`, model);

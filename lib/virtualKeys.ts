@@ -177,6 +177,8 @@ export function suppliedKeyNames(key: string, names: readonly string[], consumer
   }
 }
 
+const SUPPLIED_KEY = new RegExp(`^sk-[A-Za-z0-9_-]{${Math.max(LITELLM_MIN_CUSTOM_KEY_LENGTH, 32) - 3},}$`);
+
 /** Validates user-supplied key values (the `apiKeyValues` secret): LiteLLM's rules, and one value per key. */
 export function suppliedKeyValues(key: string, value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -191,11 +193,14 @@ export function suppliedKeyValues(key: string, value: unknown): Record<string, s
     if (!v.startsWith("sk-")) {
       throw new SettingError(`${key}.${name}`, shownSecret(v), 'must start with "sk-" (LiteLLM refuses other virtual keys)');
     }
-    if (v.length < Math.max(LITELLM_MIN_CUSTOM_KEY_LENGTH, 32) || /\s/.test(v)) {
+    // Letters, digits, '_' and '-' only: the key is printed inside a shell command
+    // (apiForAgents.exampleCurl) and a YAML file; generated keys (sk- + 48 letters and digits) and
+    // LiteLLM's own (sk- + token_urlsafe) use no other characters.
+    if (!SUPPLIED_KEY.test(v)) {
       throw new SettingError(
         `${key}.${name}`,
         shownSecret(v),
-        "must be at least 32 characters without whitespace (LiteLLM's own minimum is 16)",
+        "must be sk- followed by at least 29 letters, digits, '_' or '-' (LiteLLM's own minimum is 16 characters)",
       );
     }
     if (used.has(v)) {

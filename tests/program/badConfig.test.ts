@@ -279,7 +279,12 @@ const rows: Row[] = [
   [
     "supplied key value shorter than allowed",
     { apiKeyValues: '{"agents":"sk-0123456789"}' },
-    /apiKeyValues\.agents = \[secret, 13 characters\]: must be at least 32 characters/,
+    /apiKeyValues\.agents = \[secret, 13 characters\]: must be sk- followed by at least 29 letters/,
+  ],
+  [
+    "supplied key value with shell syntax",
+    { apiKeyValues: '{"agents":"sk-$(touch${IFS}pwned3)aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}' },
+    /apiKeyValues\.agents = \[secret, 53 characters\]: must be sk- followed by at least 29 letters, digits, '_' or '-'/,
   ],
   [
     "supplied value for an undeclared key",
@@ -291,6 +296,11 @@ const rows: Row[] = [
     "Continue.dev models without any agent key",
     { apiKeys: "[]", continueModels: '["gpt-4o"]' },
     /continueModels = \["gpt-4o"\]: needs a key that is not Open WebUI's/,
+  ],
+  [
+    "Continue.dev model closing a shell quote",
+    { continueModels: `["gpt-4o","x'; touch pwned2; echo '"]` },
+    /continueModels\[1\] = "x'; touch pwned2; echo '": must be 1-128 letters, digits/,
   ],
   ["Anthropic tier out of range", { continueAnthropicTier: "5" }, /continueAnthropicTier = 5: must be 1, 2, 3 or 4/],
 ];

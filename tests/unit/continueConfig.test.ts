@@ -1,3 +1,7 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { parse } from "yaml";
 import { apiForAgents, continueProvider, displayName, renderContinueConfig } from "../../lib/continueConfig";
 
@@ -67,9 +71,83 @@ describe("Continue.dev config", () => {
   });
 });
 
-test("API essentials for agents: a curl that works as printed", () => {
-  const a = apiForAgents("http://127.0.0.1:8080/api/litellm/v1", "sk-k", "gpt-4o");
-  expect(a.exampleCurl).toBe(
-    `curl -sS http://127.0.0.1:8080/api/litellm/v1/chat/completions -H "Authorization: Bearer sk-k" -H "Content-Type: application/json" -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'`,
-  );
+/**
+ * Runs `command` with `shell` in a scratch directory whose PATH starts with a fake `curl` that
+ * records each call's arguments (NUL-separated, one file per call). Returns the calls and what
+ * else appeared in the directory (a hostile value's marker file).
+ */
+function runRecorded(shell: string, command: string): { calls: string[][]; strayFiles: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inject-curl-"));
+  try {
+    const bin = path.join(dir, "bin");
+    const calls = path.join(dir, "calls");
+    const cwd = path.join(dir, "cwd");
+    for (const d of [bin, calls, cwd]) {
+      fs.mkdirSync(d);
+    }
+    fs.writeFileSync(
+      path.join(bin, "curl"),
+      `#!/bin/sh\nout=$(mktemp "${calls}/call.XXXXXX")\nfor a in "$@"; do printf '%s\\0' "$a"; done > "$out"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    execFileSync(shell, ["-c", command], { cwd, env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir }, stdio: "pipe" });
+    return {
+      calls: fs.readdirSync(calls).map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1)),
+      strayFiles: fs.readdirSync(cwd),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function intendedArgs(apiBase: string, apiKey: string, model: string): string[] {
+  const body = JSON.stringify({ model, messages: [{ role: "user", content: "Hello" }] });
+  return [
+    "-sS",
+    `${apiBase}/chat/completions`,
+    "-H",
+    `Authorization: Bearer ${apiKey}`,
+    "-H",
+    "Content-Type: application/json",
+    "-d",
+    body,
+  ];
+}
+
+describe("apiForAgents.exampleCurl", () => {
+  test("reads as the plain command for ordinary values", () => {
+    const a = apiForAgents("http://127.0.0.1:8080/api/litellm/v1", "sk-k", "gpt-4o");
+    expect(a.exampleCurl).toBe(
+      `curl -sS http://127.0.0.1:8080/api/litellm/v1/chat/completions -H 'Authorization: Bearer sk-k' -H 'Content-Type: application/json' -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'`,
+    );
+  });
+
+  // review-security.md F6's reproductions, and more shell syntax. Validation now refuses each of
+  // these values; the quoting must hold without it.
+  const base = "http://127.0.0.1:8080/api/litellm/v1";
+  const key = "sk-0123456789abcdefghijklmnopqrstuvwxyz";
+  const hostile: [string, string, string, string][] = [
+    ["model closing the quote", base, key, "x'; touch pwned2; echo '"],
+    ["key with command substitution", base, "sk-$(touch${IFS}pwned3)aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "gpt-4o"],
+    ["base with brace expansion", "http://x$({touch,pwned4}).com/api/litellm/v1", key, "gpt-4o"],
+    ["model with backticks and a newline", base, key, "a`touch pwned5`\n;touch pwned6"],
+    ["key with a double quote and globs", base, 'sk-"; touch pwned7; echo "*?[a]', "gpt-4o"],
+    ["model with an escaped quote", base, key, "a\\'; touch pwned8 #"],
+    ["base starting with = (zsh)", "=touch", key, "gpt-4o"],
+  ];
+  test.each(["bash", "sh"])("under %s, hostile values run one curl with exactly the intended arguments", (shell) => {
+    for (const [, apiBase, apiKey, model] of hostile) {
+      const { calls, strayFiles } = runRecorded(shell, apiForAgents(apiBase, apiKey, model).exampleCurl);
+      expect(strayFiles).toEqual([]);
+      expect(calls).toEqual([intendedArgs(apiBase, apiKey, model)]);
+    }
+  });
+
+  test("the recording curl sees an unquoted command's injection (the check can fail)", () => {
+    const { calls, strayFiles } = runRecorded("bash", `curl -sS -d '${JSON.stringify({ model: hostile[0][3] })}'`);
+    expect(strayFiles).toEqual(["pwned2"]);
+    expect(calls).toHaveLength(1);
+  });
 });
