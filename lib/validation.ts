@@ -287,11 +287,22 @@ export function uniqueName(where: string, name: string, seen: Set<string>, noun:
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const MODEL_NAME_ALLOWED = "must be 1-128 letters, digits, '.', '_', ':', '/' or '-'";
 
+/**
+ * LiteLLM replaces any config string that starts with this by the environment variable (or secret
+ * manager entry) it names, anywhere in config.yaml (proxy_server.py:_check_for_os_environ_vars), so
+ * a model name or model string spelled that way would carry a secret into what clients see.
+ */
+const ENV_REFERENCE = "os.environ/";
+
+function isModelName(value: string): boolean {
+  return MODEL_NAME.test(value) && !value.startsWith(ENV_REFERENCE);
+}
+
 /** Model names clients ask for (continueModels): the names `models` may declare, nothing a shell or YAML reads specially. */
 export function modelNames(key: string, value: unknown): string[] {
   const names = stringList(key, value);
   names.forEach((name, index) => {
-    if (!MODEL_NAME.test(name)) {
+    if (!isModelName(name)) {
       throw new SettingError(`${key}[${index}]`, shown(name), MODEL_NAME_ALLOWED);
     }
   });
@@ -303,7 +314,7 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
   const seen = new Set<string>();
   return recordList(key, value, shape, ["name", "model", "apiKeyEnv", "apiBase"], "model").map(({ where, fields }): ModelSpec => {
     const { name, model, apiKeyEnv, apiBase } = fields;
-    if (typeof name !== "string" || !MODEL_NAME.test(name)) {
+    if (typeof name !== "string" || !isModelName(name)) {
       throw new SettingError(`${where}.name`, shown(name), MODEL_NAME_ALLOWED);
     }
     uniqueName(where, name, seen, "model");
@@ -318,17 +329,7 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
       );
     }
     if (apiBase !== undefined) {
-      let ok = false;
-      if (typeof apiBase === "string") {
-        try {
-          ok = ["http:", "https:"].includes(new URL(apiBase).protocol);
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok) {
-        throw new SettingError(`${where}.apiBase`, shown(apiBase), "must be an http:// or https:// URL");
-      }
+      modelApiBase(`${where}.apiBase`, apiBase);
     }
     return {
       name,
@@ -340,6 +341,43 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
 }
 
 /**
+ * A model's provider endpoint. It is written to config.yaml (a plain file, and plain stack config),
+ * and LiteLLM returns it to every API client in the `x-litellm-model-api-base` header, stripping
+ * only the query (proxy/common_request_processing.py:get_custom_headers). So: no `user:pass@`, no
+ * query, no fragment (credentials belong in a provider key named by apiKeyEnv), nothing WHATWG URL
+ * would silently strip (whitespace) and the YAML would keep. Link-local addresses (169.254.0.0/16,
+ * fe80::/10) are refused: that is where cloud metadata services answer (169.254.169.254), and no
+ * model server lives there; private LAN addresses stay allowed for self-hosted models.
+ */
+export function modelApiBase(key: string, value: unknown): string {
+  const allowed = "must be an http:// or https:// URL without user:password@, query or fragment (put credentials in apiKeyEnv)";
+  // Printable ASCII only (IDN hosts in their xn-- form): no whitespace or control characters.
+  if (typeof value !== "string" || /[^!-~]/.test(value) || /[?#]/.test(value)) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.username || url.password || /@/.test(value)) {
+    throw new SettingError(key, shown(value), allowed);
+  }
+  // WHATWG has already normalised IPv4 spellings (0xa9fea9fe, 2852039166) to dotted decimal.
+  const host = url.hostname.toLowerCase();
+  if (
+    /^169\.254\./.test(host) ||
+    /^\[fe[89ab][0-9a-f]:/.test(host) ||
+    /^\[::ffff:a9fe:/.test(host) ||
+    host === "metadata.google.internal"
+  ) {
+    throw new SettingError(key, shown(value), "is a link-local (cloud metadata) address, not a model server; " + allowed);
+  }
+  return value;
+}
+
+/**
  * LiteLLM's model string as `provider/model`. LiteLLM's Router refuses, at start-up, an entry whose
  * provider it cannot resolve (get_llm_provider_logic.py:get_llm_provider, "LLM Provider NOT
  * provided"); a bare name works only when it is in LiteLLM's cost map, which the gateway does not
@@ -348,7 +386,12 @@ export function models(key: string, value: unknown, providerKeys: readonly strin
  */
 export function litellmModel(key: string, value: unknown): string {
   const allowed = "must be LiteLLM's provider/model string, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5";
-  if (typeof value !== "string" || !/^\S{1,200}$/.test(value)) {
+  if (typeof value === "string" && value.startsWith(ENV_REFERENCE)) {
+    throw new SettingError(key, shown(value), "is an environment reference LiteLLM would resolve into the model string; " + allowed);
+  }
+  // Letters, digits and the punctuation real model strings use: bedrock/...-v1:0, bedrock ARNs,
+  // vertex_ai/...@20240620, ollama/llama3.1:8b, huggingface/org/model, openrouter/.../...:free.
+  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/.test(value)) {
     throw new SettingError(key, shown(value), allowed);
   }
   const slash = value.indexOf("/");

@@ -71,6 +71,51 @@ const rows: Row[] = [
     /models\[0\]\.model = "gpt4\/a": names provider "gpt4", which LiteLLM 1.110.1 does not know/,
   ],
   [
+    "model string naming an environment variable (F13)",
+    { models: '[{"name":"a","model":"os.environ/LITELLM_MASTER_KEY"}]' },
+    /models\[0\]\.model = "os.environ\/LITELLM_MASTER_KEY": is an environment reference LiteLLM would resolve/,
+  ],
+  [
+    "model name naming an environment variable",
+    { models: '[{"name":"os.environ/LITELLM_MASTER_KEY","model":"openai/a"}]' },
+    /models\[0\]\.name = "os.environ\/LITELLM_MASTER_KEY": must be 1-128 letters/,
+  ],
+  [
+    "model string with YAML and shell syntax",
+    { models: '[{"name":"a","model":"openai/a b"}]' },
+    /models\[0\]\.model = "openai\/a b": must be LiteLLM's provider\/model string/,
+  ],
+  [
+    "model endpoint with credentials (F7)",
+    { models: '[{"name":"a","model":"openai/a","apiBase":"https://user:s3cret@llm.internal/v1"}]' },
+    /models\[0\]\.apiBase = "https:\/\/user:s3cret@llm.internal\/v1": must be an http:\/\/ or https:\/\/ URL without user:password@/,
+  ],
+  [
+    "model endpoint with a query",
+    { models: '[{"name":"a","model":"openai/a","apiBase":"https://llm.internal/v1?api-key=abc"}]' },
+    /models\[0\]\.apiBase = "https:\/\/llm.internal\/v1\?api-key=abc": must be an http/,
+  ],
+  [
+    "model endpoint with a fragment",
+    { models: '[{"name":"a","model":"openai/a","apiBase":"https://llm.internal/v1#x"}]' },
+    /models\[0\]\.apiBase = "https:\/\/llm.internal\/v1#x": must be an http/,
+  ],
+  [
+    "model endpoint with surrounding whitespace",
+    { models: '[{"name":"a","model":"openai/a","apiBase":" http://llm.internal/\\n"}]' },
+    /models\[0\]\.apiBase = " http:\/\/llm.internal\/\\n": must be an http/,
+  ],
+  [
+    "model endpoint at the cloud metadata address",
+    { models: '[{"name":"a","model":"openai/a","apiBase":"http://169.254.169.254/latest/"}]' },
+    /models\[0\]\.apiBase = "http:\/\/169.254.169.254\/latest\/": is a link-local \(cloud metadata\) address/,
+  ],
+  [
+    "model endpoint at the metadata address spelt as a number",
+    { models: '[{"name":"a","model":"openai/a","apiBase":"http://2852039166/"}]' },
+    /models\[0\]\.apiBase = "http:\/\/2852039166\/": is a link-local/,
+  ],
+  [
     "model with an unknown field",
     { models: '[{"name":"a","model":"openai/a","key":"x"}]' },
     /models\[0\]\.key = "x": is not a model field/,

@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { LITELLM_PROVIDERS } from "../../lib/litellmProviders";
-import { litellmModel } from "../../lib/validation";
+import { litellmModel, models } from "../../lib/validation";
 import { ACCEPTED_PERIODS, REFUSED_BY_BOTH, REFUSED_HERE_ONLY } from "../fixtures/budgetPeriods";
 import { STANDIN_SCRIPT } from "../helpers/litellmStandin";
 import { describeWith, litellmVenv, requirements } from "../helpers/requirements";
@@ -30,7 +30,25 @@ print(json.dumps({
 }))
 `;
 
-const MODELS_ACCEPTED = ["openai/gpt-4o", "anthropic/claude-sonnet-4-5", "ollama/llama3:8b", "hosted_vllm/org/model"];
+// Real model strings of LiteLLM's provider docs, one per punctuation the model grammar allows
+// (review F13: the grammar must not refuse what operators really write).
+const MODELS_ACCEPTED = [
+  "openai/gpt-4o",
+  "anthropic/claude-sonnet-4-5",
+  "ollama/llama3:8b",
+  "ollama/llama3.1:8b",
+  "hosted_vllm/org/model",
+  "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
+  "bedrock/arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+  "azure/my-gpt4o-deployment",
+  "huggingface/meta-llama/Meta-Llama-3.1-8B-Instruct",
+  "openrouter/meta-llama/llama-3.1-8b-instruct:free",
+  "vertex_ai/claude-3-5-sonnet@20240620",
+  "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+  "fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
+  "mistral/mistral-large-latest",
+  "gemini/gemini-2.5-pro",
+];
 const MODELS_REFUSED_BY_BOTH = ["gpt4/a", "unknownprov/x", "foo-bar"];
 
 // The stand-in's port of LiteLLM's budget_duration_error, over the same samples.
@@ -92,6 +110,26 @@ describeWith("the gateway's validators and the stand-in agree with LiteLLM 1.110
       expect(() => litellmModel("m", model)).toThrow();
       expect(judged.models[model]).toMatch(/LLM Provider NOT provided/);
     }
+  });
+
+  test("os.environ/ in a model name or model string is resolved by LiteLLM's config loader, and refused here", () => {
+    const loader = `
+import json
+from litellm.proxy.proxy_server import ProxyConfig
+entry = {"model_name": "os.environ/INJECT_PROBE", "litellm_params": {"model": "os.environ/INJECT_PROBE"}}
+print(json.dumps(ProxyConfig()._check_for_os_environ_vars(config={"model_list": [entry]})))
+`;
+    const result = spawnSync(path.join(litellmVenv()!, "bin", "python"), ["-c", loader], {
+      encoding: "utf8",
+      env: { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: "True", INJECT_PROBE: "probe-secret-value" },
+      timeout: 120_000,
+    });
+    expect(JSON.parse(result.stdout).model_list[0]).toEqual({
+      model_name: "probe-secret-value",
+      litellm_params: { model: "probe-secret-value" },
+    });
+    expect(() => litellmModel("m", "os.environ/INJECT_PROBE")).toThrow(/environment reference/);
+    expect(() => models("models", [{ name: "os.environ/INJECT_PROBE", model: "openai/x" }], [])).toThrow(/models\[0\]\.name/);
   });
 
   test("the stand-in refuses exactly the budget periods LiteLLM refuses, with LiteLLM's text", () => {
