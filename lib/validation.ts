@@ -155,6 +155,30 @@ export const RESERVED_LITELLM_ENV = new Set([
   "LITELLM_DISABLE_NO_REDIS_WARNING",
 ]);
 
+/**
+ * Names that steer LiteLLM's process instead of authenticating to a provider (review F12). A
+ * deny-list, not an allow-list: LiteLLM reads provider settings from many names that are not
+ * credential-shaped (AZURE_API_BASE, AZURE_API_VERSION, AWS_REGION_NAME, VERTEXAI_PROJECT,
+ * VERTEXAI_LOCATION, OLLAMA_API_BASE, WATSONX_URL, ...), so a rule such as "ends in _API_KEY,
+ * _TOKEN or _SECRET" would refuse configurations providers document, while the names that do harm
+ * fall into a few families: code loading, the interpreter, egress, TLS trust, the database client
+ * and LiteLLM's own switches.
+ */
+const PROCESS_CONTROL_ENV: readonly (readonly [RegExp, string])[] = [
+  [/^(LD_|GLIBC_TUNABLES$|MALLOC_)/, "the dynamic loader and C library (code loaded into LiteLLM)"],
+  [/^(PYTHON|NODE_)/, "the Python (or Node) interpreter"],
+  [/_PROXY$/, "egress (an HTTP proxy every provider call and key would pass through)"],
+  [/^SSL_|CA_BUNDLE$|_CA_CERTS?$|_CA_FILE$/, "TLS trust (which certificates LiteLLM believes)"],
+  [/^(PATH|HOME|SHELL|USER|TMPDIR|TMP|TEMP|IFS|ENV|BASH_ENV|HOSTNAME)$/, "the process environment"],
+  [/^(PRISMA_|DATABASE_|DIRECT_URL$)/, "the database client"],
+  [/^(LITELLM_|UI_|PROXY_|DISABLE_|REDIS_|STORE_MODEL_IN_DB$)/, "LiteLLM's own settings"],
+  // proxy_cli.py reads these as flag defaults (click `envvar=`).
+  [
+    /^(PORT|NUM_WORKERS|DEBUG|DETAILED_DEBUG|KEEPALIVE_TIMEOUT|LIMIT_CONCURRENCY|MAX_REQUEST_HEADER_SIZE|PROMETHEUS_METRICS_PORT|TIMEOUT_WORKER_HEALTHCHECK|GRANIAN_RUNTIME_THREADS)$/,
+    "LiteLLM's command line",
+  ],
+];
+
 /** Provider API keys, e.g. `{"OPENAI_API_KEY": "sk-..."}`, passed to LiteLLM as environment variables. */
 export function providerKeyNames(key: string, names: string[]): string[] {
   for (const name of names) {
@@ -163,6 +187,14 @@ export function providerKeyNames(key: string, names: string[]): string[] {
     }
     if (RESERVED_LITELLM_ENV.has(name)) {
       throw new SettingError(key, shown(name), "is set by the gateway itself; choose another variable name");
+    }
+    const family = PROCESS_CONTROL_ENV.find(([pattern]) => pattern.test(name));
+    if (family !== undefined) {
+      throw new SettingError(
+        key,
+        shown(name),
+        `controls ${family[1]}, not a provider credential; refused are LD_*, PYTHON*, *_PROXY, SSL_*, *CA_BUNDLE, PATH, HOME, PRISMA_*, DATABASE_*, LITELLM_*, UI_*, PROXY_*, DISABLE_*, REDIS_* and the like`,
+      );
     }
   }
   return names;

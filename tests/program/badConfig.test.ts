@@ -145,6 +145,27 @@ const rows: Row[] = [
     { providerApiKeys: '{"REDIS_PASSWORD":"x"}' },
     /providerApiKeys = "REDIS_PASSWORD": is set by the gateway itself/,
   ],
+  // review-security.md F12: ten names that steer LiteLLM's process rather than authenticate it.
+  ...(
+    [
+      ["LD_PRELOAD", "the dynamic loader"],
+      ["PYTHONPATH", "the Python"],
+      ["HTTPS_PROXY", "egress"],
+      ["SSL_CERT_FILE", "TLS trust"],
+      ["PATH", "the process environment"],
+      ["PRISMA_QUERY_ENGINE_LIBRARY", "the database client"],
+      ["LITELLM_LOCAL_MODEL_COST_MAP", "LiteLLM's own settings"],
+      ["DISABLE_ADMIN_UI", "LiteLLM's own settings"],
+      ["PROXY_BASE_URL", "LiteLLM's own settings"],
+      ["DIRECT_URL", "the database client"],
+      ["REQUESTS_CA_BUNDLE", "TLS trust"],
+      ["PORT", "LiteLLM's command line"],
+    ] as const
+  ).map(([name, family]): Row => [
+    `provider key named ${name}`,
+    { providerApiKeys: JSON.stringify({ [name]: "x" }) },
+    new RegExp(`providerApiKeys = "${name}": controls ${family}.*, not a provider credential; refused are LD_\\*`),
+  ]),
   [
     "public URL with a path",
     { publicUrl: "https://ai.example.com/chat" },

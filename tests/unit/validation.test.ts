@@ -104,3 +104,42 @@ describe("litellmModel (LiteLLM's Router must resolve the provider)", () => {
     );
   });
 });
+
+describe("providerKeyNames (a deny-list of process-control names)", () => {
+  test("the provider settings LiteLLM documents pass, credential-shaped or not", () => {
+    const names = [
+      "OPENAI_API_KEY",
+      "ANTHROPIC_API_KEY",
+      "AZURE_API_KEY",
+      "AZURE_API_BASE",
+      "AZURE_API_VERSION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_REGION_NAME",
+      "VERTEXAI_PROJECT",
+      "VERTEXAI_LOCATION",
+      "OLLAMA_API_BASE",
+      "HUGGINGFACE_API_KEY",
+      "MISTRAL_API_KEY",
+    ];
+    expect(validate.providerKeyNames("providerApiKeys", names)).toEqual(names);
+  });
+
+  test.each([
+    "LD_LIBRARY_PATH",
+    "PYTHONSTARTUP",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "AWS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_OPTIONS",
+    "HOME",
+    "DATABASE_HOST",
+    "UI_LOGO_PATH",
+    "REDIS_HOST",
+    "DETAILED_DEBUG",
+    "GLIBC_TUNABLES",
+  ])("%s is refused", (name) => {
+    expect(() => validate.providerKeyNames("providerApiKeys", [name])).toThrow(/not a provider credential/);
+  });
+});
