@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
+import { scrubSecrets } from "../lib/scrub";
 import { KeyRecord } from "../lib/virtualKeys";
 
 /** A declared key with its value. */
@@ -60,8 +61,9 @@ async function reconcile(
   const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
   if (result.exitCode !== 0) {
     const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
+    const secrets = [state.masterKey, ...state.keys.map((k) => k.key), ...remove.map((k) => k.key)];
     throw new ReconcileError(
-      `LiteLLM key registration failed (${reason}): ${result.stderr.trim() || result.stdout.trim()}`,
+      `LiteLLM key registration failed (${reason}): ${scrubSecrets(result.stderr.trim() || result.stdout.trim(), secrets)}`,
       result.exitCode,
     );
   }

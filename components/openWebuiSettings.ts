@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
 import { OPEN_WEBUI_PORT } from "../lib/constants";
+import { scrubSecrets } from "../lib/scrub";
 import { OpenWebuiDeclaredSettings } from "../lib/services";
 
 /** What the step knows: where Open WebUI runs, which admin acts, and what to enforce. */
@@ -45,7 +46,9 @@ async function enforce(state: OpenWebuiSettingsState, mode: "apply" | "check"): 
   const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
   if (result.exitCode !== 0) {
     const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
-    throw new Error(`Open WebUI settings step failed (${reason}): ${result.stderr.trim() || result.stdout.trim()}`);
+    // Open WebUI's validation errors quote the body they refused, which holds its LiteLLM key.
+    const secrets = [state.settings.openai.key];
+    throw new Error(`Open WebUI settings step failed (${reason}): ${scrubSecrets(result.stderr.trim() || result.stdout.trim(), secrets)}`);
   }
   return JSON.parse(result.stdout) as SettingsResult;
 }

@@ -18,11 +18,16 @@ stdout, one JSON object: {"inSync": bool, "created": [...], "updated": [...], "d
 Exit status: 0 on success; 1 when LiteLLM refused a call (its own error text on stderr); 2 when
 LiteLLM could not be reached; 3 on bad input.
 
+Keys travel in request bodies only, never in a URL (a URL lands in access logs): a key is looked up
+with POST /v2/key/info {"keys": [key]}, not GET /key/info?key=. Error text is scrubbed of key
+material (the master key, every key of the input, anything shaped sk-...) and capped before it
+is printed, because it ends up in `pulumi up` output and CI logs.
+
 LiteLLM facts this relies on (docs/litellm-facts.md, litellm 1.110.1
 proxy/management_endpoints/key_management_endpoints.py): /key/generate with an existing custom key
-answers 200 and creates nothing, so /key/info is asked first; /key/info answers 404 for an unknown
-key and 200 with info.status "deleted" for a deleted one (info_key_fn reads the archive of deleted
-keys), which counts as absent; aliases are unique across all keys (400 otherwise); older versions
+answers 200 and creates nothing, so the key is looked up first; /v2/key/info (info_key_fn_v2,
+admin only through user_api_key_auth) answers {"key": [...], "info": [rows without their token]}
+from the table of live keys only, so an unknown or deleted key gives an empty list; aliases are unique across all keys (400 otherwise); older versions
 refused a key's own alias re-sent to /key/update, so an alias is only sent when it changes;
 /key/update keeps the key's spend, so a budget change never resets what was spent; /key/delete
 answers 404 when none of the keys exists, so only keys /key/info shows as live are deleted. An
@@ -31,14 +36,26 @@ alias held by a key the stack no longer knows is taken over (see create).
 
 import ast
 import json
+import re
 import sys
 import urllib.error
-import urllib.parse
 import urllib.request
 
 # Fields compared between the declaration and LiteLLM's record, and sent on create/update.
 MANAGED_FIELDS = ("models", "max_budget", "budget_duration", "rpm_limit", "tpm_limit")
 TIMEOUT_SECONDS = 30
+# Longest error text printed: LiteLLM's messages are one sentence; a page of HTML or a traceback is not.
+MAX_ERROR_CHARS = 500
+KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_-]{8,}")
+
+
+def scrub(text, secrets):
+    """`text` without any of `secrets` (replaced exactly, longest first) and without anything shaped
+    like a LiteLLM key, capped at MAX_ERROR_CHARS."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "[secret]")
+    text = KEY_SHAPED.sub("sk-\u2026", text)
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "\u2026 (truncated)"
 
 
 class LitellmError(Exception):
@@ -59,7 +76,7 @@ def error_text(raw):
     try:
         body = json.loads(raw)
     except ValueError:
-        return raw.strip()[:500]
+        return raw.strip()[:MAX_ERROR_CHARS]
     error = body.get("error", body.get("detail", body)) if isinstance(body, dict) else body
     if isinstance(error, dict):
         error = error.get("message", error.get("error", error))
@@ -78,8 +95,9 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.master_key = master_key
 
-    def call(self, method, path, body=None, query=None):
-        url = self.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    def call(self, method, path, body=None):
+        """No query strings: anything the call carries goes in the body."""
+        url = self.base_url + path
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Authorization", "Bearer " + self.master_key)
@@ -96,21 +114,16 @@ class Client:
             reason = getattr(e, "reason", e)
             raise Unreachable(f"cannot reach LiteLLM at {self.base_url}: {reason}") from None
 
-    def expect_ok(self, method, path, body=None, query=None):
-        status, answer = self.call(method, path, body, query)
+    def expect_ok(self, method, path, body=None):
+        status, answer = self.call(method, path, body)
         if status >= 400:
             raise LitellmError(method, path, status, answer)
         return answer
 
     def info(self, key):
-        """The key's record, or None when LiteLLM does not know it (404) or only as deleted."""
-        status, answer = self.call("GET", "/key/info", query={"key": key})
-        if status == 404:
-            return None
-        if status >= 400:
-            raise LitellmError("GET", "/key/info", status, answer)
-        record = answer.get("info", answer)
-        return None if record.get("status") == "deleted" else record
+        """The key's record, or None when LiteLLM holds no live key of that value."""
+        records = self.expect_ok("POST", "/v2/key/info", {"keys": [key]}).get("info") or []
+        return records[0] if records else None
 
 
 def normalised(field, value):
@@ -207,13 +220,14 @@ def main():
         print(f"bad input: {e}", file=sys.stderr)
         return 3
     client = Client(spec.get("baseUrl", "http://127.0.0.1:4000"), spec["masterKey"])
+    secrets = [spec["masterKey"]] + [k["key"] for k in spec["keys"] + spec.get("remove", [])]
     try:
         result = reconcile(client, spec, apply=spec.get("mode", "apply") == "apply")
     except LitellmError as e:
-        print(str(e), file=sys.stderr)
+        print(scrub(str(e), secrets), file=sys.stderr)
         return 1
     except Unreachable as e:
-        print(str(e), file=sys.stderr)
+        print(scrub(str(e), secrets), file=sys.stderr)
         return 2
     print(json.dumps(result, sort_keys=True))
     return 0

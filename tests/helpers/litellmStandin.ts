@@ -17,6 +17,8 @@ export interface Standin {
   /** The stand-in's own state and call log (test controls, not LiteLLM's API). */
   control(body: Record<string, unknown>): Promise<{ db: string; keys: number }>;
   calls(): Promise<{ method: string; path: string }[]>;
+  /** Each request target as it arrived (path and query), in the order of calls(). */
+  targets(): Promise<string[]>;
   info(key: string): Promise<{ status: number; body: any }>;
   /** Stops the process (supervisor and server); resolves once it has exited. */
   stop(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startStandin(masterKey = "sk-master-key-for-tests-01234567
     masterKey,
     control: async (body) => (await json("/__standin/state", { method: "POST", body: JSON.stringify(body) })).body,
     calls: async () => (await json("/__standin/calls")).body.calls,
+    targets: async () => (await json("/__standin/calls")).body.targets,
     info: (key) => json(`/key/info?key=${encodeURIComponent(key)}`, { headers: { Authorization: `Bearer ${masterKey}` } }),
     stop,
   };

@@ -118,6 +118,20 @@ except urllib.error.HTTPError as e:
     }
   });
 
+  test("error text that quotes keys reaches the user without them (the provider scrubs what the script did not)", async () => {
+    // A script that fails echoing everything it was given: the master key and every declared key.
+    const echo = "import sys; sys.stderr.write('refused: ' + sys.stdin.read()); sys.exit(1)";
+    const failing = { ...state, script: echo };
+    const error = await keyRegistrationProvider.update!("id", state as any, failing).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toMatch(/^LiteLLM key registration failed \(LiteLLM refused a call\): refused: \{.*"masterKey":"\[secret\]"/);
+    for (const secret of [MASTER_KEY, ...state.keys.map((k) => k.key)]) {
+      expect(error?.message).not.toContain(secret);
+    }
+  });
+
   describeWith("over ssh://", [requirements.sshd()], () => {
     let sshd: ChildProcess;
     let dir: string;

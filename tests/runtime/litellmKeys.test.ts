@@ -39,7 +39,8 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
     return { status: result.status, stdout: result.stdout ? JSON.parse(result.stdout || "null") : null, stderr: result.stderr.trim() };
   }
 
-  const mutatingCalls = async () => (await litellm.calls()).filter((c) => c.method === "POST");
+  // POST /v2/key/info is a read (a POST only to keep the key out of the URL).
+  const mutatingCalls = async () => (await litellm.calls()).filter((c) => c.method === "POST" && c.path !== "/v2/key/info");
 
   beforeAll(async () => {
     litellm = await startStandin();
@@ -62,13 +63,13 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
     expect((await litellm.info(openWebui.key)).body.info).toMatchObject({ max_budget: 15, budget_duration: "30d" });
   });
 
-  test("a re-run changes nothing: it only asks /key/info", async () => {
+  test("a re-run changes nothing: it only asks /v2/key/info", async () => {
     await litellm.control({ clearCalls: true });
     const result = run({ keys: [openWebui, agent] });
     expect(result.status).toBe(0);
     expect(result.stdout).toEqual({ created: [], updated: [], deleted: [], unchanged: ["gw-open-webui", "gw-ci-agent"], inSync: true });
     expect(await mutatingCalls()).toEqual([]);
-    expect((await litellm.calls()).map((c) => c.path)).toEqual(["/key/info", "/key/info"]);
+    expect((await litellm.calls()).map((c) => c.path)).toEqual(["/v2/key/info", "/v2/key/info"]);
   });
 
   test("check mode reports agreement without changing anything", async () => {
@@ -95,7 +96,7 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
   test("a key removed from config is deleted", async () => {
     const result = run({ keys: [{ ...openWebui, max_budget: 200 }], remove: [{ alias: agent.alias, key: agent.key }] });
     expect(result.stdout).toMatchObject({ deleted: ["gw-ci-agent"], unchanged: ["gw-open-webui"] });
-    // LiteLLM keeps deleted keys in an archive that /key/info still shows, marked deleted.
+    // LiteLLM keeps deleted keys in an archive that GET /key/info still shows, marked deleted.
     expect(await litellm.info(agent.key)).toMatchObject({ status: 200, body: { info: { status: "deleted" } } });
     // Deleting again is a no-op.
     expect(run({ keys: [{ ...openWebui, max_budget: 200 }], remove: [{ alias: agent.alias, key: agent.key }] }).stdout.inSync).toBe(true);
@@ -133,23 +134,21 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
     const result = run({ keys: [openWebui] });
     await litellm.control({ fail: 0 });
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe("LiteLLM answered 500 to GET /key/info: Internal Server Error: stand-in told to fail");
+    expect(result.stderr).toBe("LiteLLM answered 500 to POST /v2/key/info: Internal Server Error: stand-in told to fail");
   });
 
-  test("database lost at run time: LiteLLM's /key/info answer reaches the user", async () => {
+  test("database lost at run time: LiteLLM's /v2/key/info answer reaches the user", async () => {
     await litellm.control({ db: "down" });
     const result = run({ keys: [openWebui] });
     await litellm.control({ db: "up" });
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(
-      "LiteLLM answered 500 to GET /key/info: Internal server error from /key/info. Details are in the proxy server logs.",
-    );
+    expect(result.stderr).toBe("LiteLLM answered 500 to POST /v2/key/info: database is down (stand-in switch)");
   });
 
   test("a wrong master key: LiteLLM's 401 text", () => {
     const result = run({ keys: [openWebui], masterKey: "sk-not-the-master-key-0123456789" });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^LiteLLM answered 401 to GET \/key\/info: Authentication Error/);
+    expect(result.stderr).toMatch(/^LiteLLM answered 401 to POST \/v2\/key\/info: Authentication Error/);
   });
 
   test("an alias held by a key the stack lost track of (kept database, new state) is taken over", async () => {
@@ -178,6 +177,41 @@ describeWith("LiteLLM key reconciliation (real python3, stand-in LiteLLM)", [req
     expect(result.stderr).toBe(
       "LiteLLM answered 400 to POST /key/generate: Invalid key format. LiteLLM Virtual Key must be at least 16 characters long.",
     );
+  });
+
+  test("no key ever travels in a URL: every call's target is a bare path", async () => {
+    await litellm.control({ reset: true, clearCalls: true });
+    run({ keys: [openWebui, agent] });
+    run({ keys: [openWebui], remove: [{ alias: agent.alias, key: agent.key }] });
+    const targets = await litellm.targets();
+    expect(targets.length).toBeGreaterThan(4);
+    expect(targets.filter((t) => t.includes("?") || /sk-/.test(t))).toEqual([]);
+  });
+
+  test("an error that echoes keys reaches the user without them, and capped", async () => {
+    await litellm.control({ fail: 500, echo: true });
+    // run() itself fails the test if the master key or a declared key appears in the output.
+    const result = run({ keys: [openWebui, agent] });
+    await litellm.control({ fail: 0, echo: false });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /^LiteLLM answered 500 to POST \/v2\/key\/info: Internal Server Error: stand-in told to fail \(Authorization: Bearer \[secret\], body: \{"keys": \["\[secret\]"\]\}\)$/,
+    );
+  });
+
+  test("scrub: exact secrets, anything key-shaped, and a length cap", () => {
+    const probe = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import litellm_keys
+text = "master hunter2-not-key-shaped; other sk-abcdefgh12345678 and sk-short; " + "x" * 2000
+print(json.dumps(litellm_keys.scrub(text, ["hunter2-not-key-shaped"])))
+`;
+    const result = spawnSync("python3", ["-c", probe, path.dirname(SCRIPT)], { encoding: "utf8" });
+    const scrubbed = JSON.parse(result.stdout) as string;
+    expect(scrubbed.startsWith("master [secret]; other sk-\u2026 and sk-short; xxx")).toBe(true);
+    expect(scrubbed.endsWith("\u2026 (truncated)")).toBe(true);
+    expect(scrubbed.length).toBeLessThan(520);
   });
 
   test("bad input is refused before any call", () => {

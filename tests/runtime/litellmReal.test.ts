@@ -151,3 +151,45 @@ describeWith("real LiteLLM 1.110.1: worker recycling (review F2)", [requirements
     expect(retried).toBeLessThan(started.length);
   }, 300_000);
 });
+
+describeWith("real LiteLLM 1.110.1: the key lookup the registration uses (review F16)", [requirements.litellmVenv()], () => {
+  let dir: string;
+  let proxy: Proxy | undefined;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-litellm-real-v2-"));
+    proxy = await startLitellm(dir, litellmArgs(1, { maxRequests: 5, jitter: 2 }));
+  });
+  afterAll(async () => {
+    await stop(proxy);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const v2 = async (method: string, key: string | undefined, body?: unknown) => {
+    const response = await fetch(`${proxy!.url}/v2/key/info`, {
+      method,
+      headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+
+  test("POST /v2/key/info exists, takes the keys in its body, and is for the master key only; GET is not served", async () => {
+    // No database (and no prisma) here, so the handler's own first check raises: the route, its
+    // auth and its body model ran. The venv's error handler then fails importing prisma, hence a bare 500.
+    const asMaster = await v2("POST", MASTER_KEY, { keys: ["sk-someKEY0123456789abcdefghij"] });
+    expect(asMaster.status).toBe(500);
+    expect(proxy!.log()).toContain("Exception: Database not connected");
+    // uvicorn's access log (on at INFO) holds the request target: with the key in the body, no key is in it.
+    expect(proxy!.log()).toMatch(/"POST \/v2\/key\/info HTTP\/1\.1" 500/);
+    expect(proxy!.log()).not.toContain("sk-someKEY");
+    // The old lookup put the key in the query; 1.110.1 happens to redact it from the access log
+    // (AccessLogRedactionFilter), which is what kept it out before, and what older pins lack.
+    await fetch(`${proxy!.url}/key/info?key=sk-contrastKEY0123456789abcdef`, { headers: { Authorization: `Bearer ${MASTER_KEY}` } });
+    expect(proxy!.log()).toMatch(/"GET \/key\/info\?REDACTED HTTP\/1\.1"/);
+    expect(proxy!.log()).not.toContain("sk-contrastKEY");
+    expect((await v2("POST", undefined, { keys: ["sk-someKEY0123456789abcdefghij"] })).status).toBe(401);
+    expect((await v2("POST", MASTER_KEY, {})).status).toBe(422);
+    expect((await v2("GET", MASTER_KEY)).status).toBe(405);
+  });
+});

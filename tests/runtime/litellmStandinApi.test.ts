@@ -68,6 +68,22 @@ describeWith("LiteLLM stand-in: LiteLLM 1.110.1's answers", [requirements.python
     expect(await litellm.info(KEY)).toMatchObject({ status: 200, body: { key: KEY, info: { key_alias: "a", status: "deleted" } } });
   });
 
+  test("/v2/key/info: keys in the body; live rows only, without their token; POST only", async () => {
+    await call("POST", "/key/generate", { key: KEY, key_alias: "a", max_budget: 5 });
+    await call("POST", "/key/generate", { key: OTHER, key_alias: "b" });
+    const both = await call("POST", "/v2/key/info", { keys: [KEY], key_aliases: ["b"] });
+    expect(both.status).toBe(200);
+    expect(both.body.key).toEqual([KEY]);
+    expect(both.body.info.map((r: any) => r.key_alias).sort()).toEqual(["a", "b"]);
+    expect(both.body.info.every((r: any) => !("token" in r))).toBe(true);
+    // A deleted key is not in the live table: absent, with no 404 (info_key_fn_v2 never reads the archive).
+    await call("POST", "/key/delete", { keys: [KEY] });
+    expect(await call("POST", "/v2/key/info", { keys: [KEY] })).toMatchObject({ status: 200, body: { key: [KEY], info: [] } });
+    expect((await call("POST", "/v2/key/info", {})).status).toBe(422);
+    expect((await call("GET", "/v2/key/info")).status).toBe(405);
+    expect((await call("POST", "/v2/key/info", { keys: [OTHER] }, "sk-notTheMaster0123456789abcdef")).status).toBe(401);
+  });
+
   test("/key/update: a key's own alias may be re-sent; another key's may not; unknown key 404", async () => {
     await call("POST", "/key/generate", { key: KEY, key_alias: "a" });
     await call("POST", "/key/generate", { key: OTHER, key_alias: "b" });

@@ -218,6 +218,17 @@ describeWith(
       expect(written.join("")).toContain("could not ask Open WebUI whether its declared settings hold");
     });
 
+    test("error text that quotes the declared key reaches the user scrubbed (Open WebUI's 422s quote the refused body)", async () => {
+      // A script that fails echoing everything it was given, the key included, really run in the namespace.
+      const echo = "import sys; sys.stderr.write('refused: ' + sys.stdin.read()); sys.exit(1)";
+      const error = await openWebuiSettingsProvider.create!(state(ROTATED, { script: echo })).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(/^Open WebUI settings step failed \(Open WebUI refused a call\): refused: \{.*"key":"\[secret\]"/);
+      expect(error?.message).not.toContain(ROTATED);
+    });
+
     test("a refused token fails the step with Open WebUI's own text and no secret", async () => {
       // As if the container's secret key were not the one Open WebUI started with.
       engineEnvOverrides = { WEBUI_SECRET_KEY: "not-the-secret-open-webui-started-with" };
