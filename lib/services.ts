@@ -189,7 +189,12 @@ export interface OpenWebuiDeclaredSettings {
   readonly openai: { readonly url: string; readonly key: string };
   /** Its default points at host.docker.internal:11434, unreachable on Linux: endless timeouts. */
   readonly ollama: false;
-  readonly admin: { readonly WEBUI_URL: string; readonly ENABLE_SIGNUP: false; readonly DEFAULT_USER_ROLE: "pending" };
+  readonly admin: {
+    readonly WEBUI_URL: string;
+    readonly ENABLE_SIGNUP: false;
+    readonly DEFAULT_USER_ROLE: "pending";
+    readonly ENABLE_COMMUNITY_SHARING: false;
+  };
 }
 
 export function openWebuiDeclaredSettings(input: { publicUrl: string; apiKey: string }): OpenWebuiDeclaredSettings {
@@ -197,7 +202,9 @@ export function openWebuiDeclaredSettings(input: { publicUrl: string; apiKey: st
     openai: { url: OPEN_WEBUI_LITELLM_URL, key: input.apiKey },
     ollama: false,
     // The admin creates accounts; no visitor can make one, and a new account waits for approval.
-    admin: { WEBUI_URL: input.publicUrl, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: "pending" },
+    // Community sharing (upstream default on) sends a chat to openwebui.com from a user's "share":
+    // off, and kept off, since the admin panel can turn it back on (a persistent setting).
+    admin: { WEBUI_URL: input.publicUrl, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: "pending", ENABLE_COMMUNITY_SHARING: false },
   };
 }
 
@@ -226,6 +233,15 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     WEBUI_ADMIN_NAME: "Admin",
     ENABLE_SIGNUP: declared.admin.ENABLE_SIGNUP ? "True" : "False",
     DEFAULT_USER_ROLE: declared.admin.DEFAULT_USER_ROLE,
+    ENABLE_COMMUNITY_SHARING: declared.admin.ENABLE_COMMUNITY_SHARING ? "True" : "False",
+    // Plain environment (env.py), read at every start. Browsers reach Open WebUI at publicUrl, so
+    // its scheme decides: Secure session and token cookies whenever users are on https (the
+    // gateway's own TLS or a proxy in front); on plain http a Secure cookie would never come back.
+    WEBUI_SESSION_COOKIE_SECURE: input.publicUrl.startsWith("https://") ? "True" : "False",
+    WEBUI_AUTH_COOKIE_SECURE: input.publicUrl.startsWith("https://") ? "True" : "False",
+    // Upstream's default too (env.py), written out: the catch-all /openai/{path} proxy would hand
+    // any verified user every LiteLLM route with Open WebUI's key (review F15).
+    ENABLE_OPENAI_API_PASSTHROUGH: "False",
     // aiohttp's `total` limit, which also cuts a streamed reply still producing tokens: empty means
     // none (Open WebUI 0.11.4 env.py). Written out so the intent holds whatever an image defaults
     // it to. Streams get a limit on silence instead (utils/session_pool.py, aiohttp `sock_read`).

@@ -14,7 +14,7 @@ stdin, one JSON object:
   openai    {"url": LiteLLM's base URL, "key": Open WebUI's virtual key}
   ollama    false: the Ollama API stays off
   admin     fields of Open WebUI's admin config to enforce, e.g. {"WEBUI_URL": ..., "ENABLE_SIGNUP":
-            false, "DEFAULT_USER_ROLE": "pending"}
+            false, "DEFAULT_USER_ROLE": "pending", "ENABLE_COMMUNITY_SHARING": false}
 
 stdout, one JSON object: {"inSync": bool, "changed": [...], "unchanged": [...]} naming sections
 (openai, ollama, admin). Secrets are never printed.

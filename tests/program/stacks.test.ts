@@ -310,7 +310,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(step.inputs.settings).toEqual({
       openai: { url: env.OPENAI_API_BASE_URL, key: o.openWebuiApiKey },
       ollama: false,
-      admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE },
+      admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE, ENABLE_COMMUNITY_SHARING: false },
     });
     expect(step.inputs.script).toContain("def reconcile(");
     expect(step.options.additionalSecretOutputs).toEqual(["settings"]);

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { openWebuiEnv } from "../../lib/services";
+import { openWebuiDeclaredSettings, openWebuiEnv } from "../../lib/services";
 import { request } from "../fixtures/nginx/harness";
 import { newDataDir, OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
 import { ROOT } from "../helpers/program";
@@ -42,7 +42,7 @@ function declared(owui: OpenWebuiStandin, key: string, mode: "check" | "apply", 
     mode,
     openai: { url: LITELLM_URL, key },
     ollama: false,
-    admin: { WEBUI_URL: "http://127.0.0.1:8080", ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: "pending" },
+    admin: openWebuiDeclaredSettings({ publicUrl: "http://127.0.0.1:8080", apiKey: key }).admin,
     ...overrides,
   };
 }
@@ -105,7 +105,12 @@ describeWith(
         OPENAI_API_KEYS: ["sk-typed-in-the-panel-0123456789", "sk-their-own-0123456789"],
       });
       const adminConfig = await adminCall(owui, "GET", "/api/v1/auths/admin/config");
-      await adminCall(owui, "POST", "/api/v1/auths/admin/config", { ...adminConfig, ENABLE_SIGNUP: true, JWT_EXPIRES_IN: "1d" });
+      await adminCall(owui, "POST", "/api/v1/auths/admin/config", {
+        ...adminConfig,
+        ENABLE_SIGNUP: true,
+        JWT_EXPIRES_IN: "1d",
+        ENABLE_COMMUNITY_SHARING: true,
+      });
 
       expect(run(declared(owui, KEY, "check"), owui).out).toEqual({ inSync: false, changed: ["openai", "admin"], unchanged: ["ollama"] });
       expect(run(declared(owui, KEY, "apply"), owui).out).toEqual({ inSync: false, changed: ["openai", "admin"], unchanged: ["ollama"] });
@@ -119,7 +124,12 @@ describeWith(
         OPENAI_API_KEYS: [KEY, "sk-their-own-0123456789"],
         OPENAI_API_CONFIGS: {},
       });
-      expect(await adminCall(owui, "GET", "/api/v1/auths/admin/config")).toMatchObject({ ENABLE_SIGNUP: false, JWT_EXPIRES_IN: "1d" });
+      // Community sharing is the stack's (review F15): back off, though the admin turned it on.
+      expect(await adminCall(owui, "GET", "/api/v1/auths/admin/config")).toMatchObject({
+        ENABLE_SIGNUP: false,
+        JWT_EXPIRES_IN: "1d",
+        ENABLE_COMMUNITY_SHARING: false,
+      });
     });
 
     test("a rotated key reaches Open WebUI through the step, though persistent config ignores the environment", async () => {

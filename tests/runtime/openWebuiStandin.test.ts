@@ -103,6 +103,53 @@ describeWith(
       });
     });
 
+    // Review F15, on the environment lib/services.ts gives the container.
+    test.each([
+      ["https://ai.example.com", true],
+      ["http://127.0.0.1:8080", false],
+    ])("publicUrl %s: the session token cookie is Secure: %s", async (publicUrl, secure) => {
+      const env = envRecord(
+        openWebuiEnv({
+          publicUrl,
+          allowedOrigins: [publicUrl],
+          apiKey: OPEN_WEBUI_KEY,
+          secretKey: "secret-key-for-tests-0123456789abcdef",
+          adminEmail: ADMIN.email,
+          adminPassword: ADMIN.password,
+        }),
+      );
+      const owui = await start({ ...env, OPENAI_API_BASE_URL: `${litellm.url}/v1` });
+      const response = await fetch(`${owui.url}/api/v1/auths/signin`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+      });
+      expect(response.status).toBe(200);
+      const cookie = response.headers.get("set-cookie") ?? "";
+      expect(cookie).toMatch(/^token=[^;]+;.*HttpOnly/i);
+      expect(/;\s*Secure(;|$)/i.test(cookie)).toBe(secure);
+    });
+
+    test("the OpenAI passthrough proxy refuses every verified user, and community sharing starts off", async () => {
+      const owui = await start(gatewayEnv(litellm.url));
+      const admin = (await signIn(owui, ADMIN.email, ADMIN.password)).body.token;
+      for (const path of ["/openai/models", "/openai/..%2Fkey%2Finfo", "/openai/v1/chat/completions"]) {
+        expect(await call(owui.url, "GET", path, undefined, admin)).toEqual({
+          status: 403,
+          body: { detail: "Direct API passthrough is disabled. Set ENABLE_OPENAI_API_PASSTHROUGH=True to enable." },
+        });
+      }
+      expect((await call(owui.url, "GET", "/openai/models")).status).toBe(401);
+      // The settings routes under /openai/ are not the passthrough's.
+      expect((await call(owui.url, "GET", "/openai/config", undefined, admin)).status).toBe(200);
+      expect((await call(owui.url, "GET", "/api/v1/auths/admin/config", undefined, admin)).body.ENABLE_COMMUNITY_SHARING).toBe(false);
+      // The control: upstream's defaults (passthrough enabled here only to show the switch is read).
+      const open = await start(gatewayEnv(litellm.url, { ENABLE_OPENAI_API_PASSTHROUGH: "True", ENABLE_COMMUNITY_SHARING: "True" }));
+      const token = (await signIn(open, ADMIN.email, ADMIN.password)).body.token;
+      expect((await call(open.url, "GET", "/openai/models", undefined, token)).status).not.toBe(403);
+      expect((await call(open.url, "GET", "/api/v1/auths/admin/config", undefined, token)).body.ENABLE_COMMUNITY_SHARING).toBe(true);
+    });
+
     test("ENABLE_SIGNUP=True with no admin from the environment: the first account becomes admin and closes signup", async () => {
       const env = gatewayEnv(litellm.url, { ENABLE_SIGNUP: "True" });
       delete env.WEBUI_ADMIN_EMAIL;

@@ -1,3 +1,5 @@
+import { envRecord } from "../helpers/envList";
+import { sampleOpenWebuiEnv } from "../fixtures/openWebuiEnv";
 import { LITELLM_WORKER_RECYCLING, litellmArgs, litellmEnv } from "../../lib/services";
 
 /** The value following `flag` in an argument list, as LiteLLM's click parser would read it. */
@@ -50,5 +52,22 @@ describe("LiteLLM worker recycling (review F2)", () => {
       providerApiKeys: {},
     });
     expect(env.filter((e) => e.startsWith("MAX_REQUESTS_BEFORE_RESTART"))).toEqual([]);
+  });
+});
+
+describe("Open WebUI's security settings (review F15)", () => {
+  test.each([
+    ["https://ai.example.com", "True"],
+    ["http://127.0.0.1:8080", "False"],
+  ])("publicUrl %s: Secure session and token cookies %s", (publicUrl, secure) => {
+    const env = envRecord(sampleOpenWebuiEnv(publicUrl));
+    expect(env.WEBUI_SESSION_COOKIE_SECURE).toBe(secure);
+    expect(env.WEBUI_AUTH_COOKIE_SECURE).toBe(secure);
+  });
+
+  test("the OpenAI passthrough proxy and community sharing are pinned off", () => {
+    const env = envRecord(sampleOpenWebuiEnv());
+    expect(env.ENABLE_OPENAI_API_PASSTHROUGH).toBe("False");
+    expect(env.ENABLE_COMMUNITY_SHARING).toBe("False");
   });
 });
