@@ -145,6 +145,21 @@ describe("apiForAgents.exampleCurl", () => {
     }
   });
 
+  test("ordinary values (the program's own kind) run as the intended command", () => {
+    const args = intendedArgs(
+      "https://ai.example.com/api/litellm/v1",
+      `sk-${"a1".repeat(24)}`,
+      "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
+    );
+    const { calls, strayFiles } = runRecorded(
+      "bash",
+      apiForAgents("https://ai.example.com/api/litellm/v1", `sk-${"a1".repeat(24)}`, "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0")
+        .exampleCurl,
+    );
+    expect(strayFiles).toEqual([]);
+    expect(calls).toEqual([args]);
+  });
+
   test("the recording curl sees an unquoted command's injection (the check can fail)", () => {
     const { calls, strayFiles } = runRecorded("bash", `curl -sS -d '${JSON.stringify({ model: hostile[0][3] })}'`);
     expect(strayFiles).toEqual(["pwned2"]);

@@ -1,5 +1,6 @@
 import { SettingError } from "../../lib/errors";
-import { budgetPeriodProblem, consumers } from "../../lib/virtualKeys";
+import { budgetPeriodProblem, consumers, suppliedKeyValues } from "../../lib/virtualKeys";
+import { GENERATED_KEY_LENGTH } from "../../lib/constants";
 import { BUDGETS } from "../../profiles";
 import { ACCEPTED_PERIODS, REFUSED_BY_BOTH, REFUSED_HERE_ONLY } from "../fixtures/budgetPeriods";
 
@@ -69,5 +70,24 @@ describe("key limits (LiteLLM's GenerateKeyRequest: rpm/tpm int >= 0, max_budget
 
   test("maxBudget 0 is accepted as LiteLLM does: the key can spend nothing", () => {
     expect(consumers("apiKeys", [{ name: "ci", maxBudget: 0 }])[0].maxBudget).toBe(0);
+  });
+});
+
+describe("supplied key values (review F6: printed inside a shell command)", () => {
+  test("the gateway's generated form (sk- + letters and digits) and LiteLLM's alphabet (token_urlsafe) pass", () => {
+    const generated = `sk-${"aZ09".repeat(GENERATED_KEY_LENGTH / 4)}`;
+    const urlsafe = "sk-Ab_9-xY2_Qw8-Ze3_Rt7-Uo1_Pi5_";
+    expect(suppliedKeyValues("apiKeyValues", { agents: generated, ide: urlsafe })).toEqual({ agents: generated, ide: urlsafe });
+  });
+
+  test.each([
+    ["command substitution", "sk-$(touch${IFS}pwned3)aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+    ["a quote", "sk-abcdefghijklmnopqrstuvwxyz0123'"],
+    ["a dot", "sk-abcdefghijklmnopqrstuvwxyz.0123"],
+    ["non-ASCII letters", "sk-abcdefghijklmnopqrstuvwxyzé0123"],
+  ])("a value with %s is refused without being shown", (_what, value) => {
+    expect(() => suppliedKeyValues("apiKeyValues", { agents: value })).toThrow(
+      new RegExp(`^Invalid ai-gateway setting apiKeyValues\\.agents = \\[secret, ${value.length} characters\\]: must be sk- followed`),
+    );
   });
 });
