@@ -244,6 +244,11 @@ export function publicUrl(key: string, value: unknown): string {
   if (!match || !isHost(match[2]) || (match[3] !== undefined && !isPortNumber(match[3]))) {
     throw new SettingError(key, shown(value), allowed);
   }
+  // A numeric last label makes browsers read the host as an IPv4 address in another spelling
+  // (010.0.0.1 is 8.0.0.1, 0x7f.1 is 127.0.0.1): only the dotted-decimal form is taken.
+  if (!isIpv4(match[2]) && /^(0x[0-9a-f]*|[0-9]+)$/i.test(match[2].split(".").pop()!)) {
+    throw new SettingError(key, shown(value), allowed);
+  }
   const scheme = match[1].toLowerCase();
   const host = match[2].toLowerCase();
   const port = match[3] === undefined ? undefined : Number(match[3]);

@@ -217,6 +217,8 @@ const rows: Row[] = [
     { publicUrl: "https://ai.example.com/?a=b" },
     /publicUrl = "https:\/\/ai.example.com\/\?a=b": must be an http/,
   ],
+  ["public URL with an octal IPv4 address", { publicUrl: "http://010.0.0.1" }, /publicUrl = "http:\/\/010.0.0.1": must be an http/],
+  ["public URL with a hex IPv4 address", { publicUrl: "http://0x7f.1:8080" }, /publicUrl = "http:\/\/0x7f.1:8080": must be an http/],
   ["public URL with port 0", { publicUrl: "http://ai.example.com:0" }, /publicUrl = "http:\/\/ai.example.com:0": must be an http/],
   [
     "public URL with port 65536",
