@@ -9,15 +9,15 @@ import * as validate from "./validation";
 export interface ProxySettingsInput {
   /** Serve HTTPS for `domain` with tlsCertificate/tlsKey (secret config) and redirect plain HTTP. Default false. */
   readonly tls?: boolean;
-  /** Host name users reach the gateway at; with tls, a name the certificate covers. Default none. */
+  /** Host name users reach the gateway at; with tls, a name the certificate covers. When set, the public listeners answer only it and publicUrl's host. Default none. */
   readonly domain?: string;
   /** Host port of the HTTPS listener (tls only): 443 or 1024-65535. Default 443. */
   readonly httpsPort?: number;
   /** Host address the admin listener is published on. Default "127.0.0.1"; any other needs adminAllowedCidrs. */
   readonly adminBindAddress?: string;
-  /** Source networks (IPv4 CIDR) allowed on the admin listener, e.g. ["10.8.0.0/24"]. Default none: no filter. */
+  /** Source networks (IPv4 CIDR, at most a /8) allowed on the admin listener, judged by the TCP peer. Default none: no filter. */
   readonly adminAllowedCidrs?: readonly string[];
-  /** Proxies in front of the gateway (IPv4 CIDR) whose X-Forwarded-For/-Proto nginx believes. Default none. */
+  /** Proxies in front of the gateway (IPv4 CIDR, at most a /8) whose X-Forwarded-For/-Proto the public listener believes. Default none. */
   readonly trustedProxies?: readonly string[];
   /** Requests per minute each client address may make to the API (/api/litellm/v1). Default unset: no limit. */
   readonly apiRateLimitPerMinute?: number;
