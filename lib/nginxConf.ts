@@ -613,7 +613,9 @@ export function renderNginxConf(input: NginxConfigInput): string {
         ...securityHeaders(false),
         ...realIp,
         // API clients get an error they cannot miss; browsers the classic 301.
-        ...block(`location ~ ^/(?:${CREDENTIAL_PATH_PREFIXES.join("|")})/`, jsonReturn(403, httpsRequiredBody(origin))),
+        // Case-insensitive, so no spelling of the prefix gets the redirect; nginx matches the
+        // normalized path, so percent-encoded spellings are covered too.
+        ...block(`location ~* ^/(?:${CREDENTIAL_PATH_PREFIXES.join("|")})/`, jsonReturn(403, httpsRequiredBody(origin))),
         ...block("location /", [`return 301 ${origin}$request_uri;`]),
       ]),
     ];

@@ -178,6 +178,8 @@ describeWith("TLS mode: cleartext API refused (F9), only the domain answered (F1
     ["/openai/chat/completions", "POST"],
     ["/ollama/api/chat", "POST"],
     ["/ws/socket.io/?EIO=4&transport=polling", "GET"],
+    ["/API/v1/chats/new", "POST"],
+    ["/%61pi/litellm/v1/models", "GET"],
   ])("plain HTTP %s (%s) with a key: 403 JSON naming the https origin, never forwarded", async (rawPath, method) => {
     const before = [gw.litellm.requests.length, gw.openWebui.requests.length];
     const reply = await request(gw.publicBase, rawPath, {
