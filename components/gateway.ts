@@ -260,6 +260,7 @@ export class Gateway extends pulumi.ComponentResource {
         adminPort: settings.adminPort,
         proxy: settings.proxy,
         publicUrl: settings.publicUrl,
+        dockerHost: settings.dockerHost,
         tlsCertificate: args.tlsCertificate,
         tlsKey: args.tlsKey,
         labels,

@@ -1,8 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_PUBLIC_PORT } from "../lib/constants";
+import { adminHosts, publicHosts } from "../lib/hostNames";
 import { NGINX_HTTPS_PORT, NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, NginxConfigInput, renderNginxConf } from "../lib/nginxConf";
 import { PROXY_DEFAULTS, ProxySettings } from "../lib/proxySettings";
+import { DEFAULTS } from "../lib/settings";
 import { nginxHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
 import { serviceContainer } from "./serviceContainer";
@@ -23,8 +25,14 @@ export interface NginxArgs {
   readonly adminPort: number;
   /** TLS, admin exposure, trusted proxies, rate limit. Default: plain HTTP, admin on 127.0.0.1, no limit. */
   readonly proxy?: ProxySettings;
-  /** The gateway's public origin; plain HTTP is redirected there when TLS is on. Required with proxy.tls. */
+  /**
+   * The gateway's public origin; plain HTTP is redirected there when TLS is on, and its host is one
+   * the public listeners answer. Required with proxy.tls; default: the listeners answer only the
+   * names lib/hostNames.ts derives from the bind addresses.
+   */
   readonly publicUrl?: string;
+  /** The Docker endpoint; a remote host's name is one a listener on 0.0.0.0 answers. Default the local socket. */
+  readonly dockerHost?: string;
   /** PEM certificate chain and key; uploaded into the container as secrets. Required with proxy.tls. */
   readonly tlsCertificate?: pulumi.Input<string>;
   readonly tlsKey?: pulumi.Input<string>;
@@ -34,8 +42,21 @@ export interface NginxArgs {
 
 const NO_PROXY_SETTINGS: ProxySettings = { ...PROXY_DEFAULTS, domain: undefined, apiRateLimitPerMinute: undefined };
 
+/** Where the gateway's public port is published and which Docker endpoint it runs on. */
+export interface NginxPlacement {
+  readonly bindAddress: string;
+  readonly dockerHost: string;
+}
+
+const LOCAL_PLACEMENT: NginxPlacement = { bindAddress: DEFAULTS.bindAddress, dockerHost: DEFAULTS.dockerHost };
+
 /** The renderer's input for a gateway's settings (pure; the nginx tests run `nginx -t` on exactly this). */
-export function nginxConfigInput(profile: ResourceProfile, proxy: ProxySettings = NO_PROXY_SETTINGS, publicUrl?: string): NginxConfigInput {
+export function nginxConfigInput(
+  profile: ResourceProfile,
+  proxy: ProxySettings = NO_PROXY_SETTINGS,
+  publicUrl?: string,
+  placement: NginxPlacement = LOCAL_PLACEMENT,
+): NginxConfigInput {
   if (proxy.tls && (!proxy.domain || !publicUrl)) {
     throw new Error("TLS needs a domain and a public URL");
   }
@@ -46,6 +67,11 @@ export function nginxConfigInput(profile: ResourceProfile, proxy: ProxySettings 
     apiRateLimitPerMinute: proxy.apiRateLimitPerMinute,
     adminAllowedCidrs: proxy.adminAllowedCidrs,
     trustedProxies: proxy.trustedProxies,
+    publicHosts:
+      publicUrl !== undefined
+        ? publicHosts({ bindAddress: placement.bindAddress, publicUrl, domain: proxy.domain, dockerHost: placement.dockerHost })
+        : undefined,
+    adminHosts: adminHosts(proxy.adminBindAddress, placement.dockerHost),
   };
 }
 
@@ -58,7 +84,12 @@ export class Nginx extends pulumi.ComponentResource {
   constructor(name: string, args: NginxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Nginx", name, {}, opts);
     const proxy = args.proxy ?? NO_PROXY_SETTINGS;
-    this.config = renderNginxConf(nginxConfigInput(args.profile, proxy, args.publicUrl));
+    this.config = renderNginxConf(
+      nginxConfigInput(args.profile, proxy, args.publicUrl, {
+        bindAddress: args.bindAddress,
+        dockerHost: args.dockerHost ?? LOCAL_PLACEMENT.dockerHost,
+      }),
+    );
 
     const uploads: docker.types.input.ContainerUpload[] = [{ file: "/etc/nginx/nginx.conf", content: this.config, permissions: "0644" }];
     const ports: docker.types.input.ContainerPort[] = [

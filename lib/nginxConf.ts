@@ -8,6 +8,7 @@ import {
   NGINX_PUBLIC_PORT,
   OPEN_WEBUI_PORT,
 } from "./constants";
+import { AcceptedHosts, LOOPBACK_HOST_NAMES } from "./hostNames";
 
 /** Port of the HTTPS listener inside the nginx container (published on the host's httpsPort). */
 export const NGINX_HTTPS_PORT = 8443;
@@ -106,10 +107,18 @@ export interface NginxConfigInput {
   /** Source networks (CIDR) allowed on the admin listener. Default none: no address filter. */
   readonly adminAllowedCidrs?: readonly string[];
   /**
-   * Proxies (CIDR) in front of nginx whose X-Forwarded-For and X-Forwarded-Proto are believed.
-   * Default none: the client is the TCP peer, and client-sent X-Forwarded-For is only logged.
+   * Proxies (CIDR) in front of nginx whose X-Forwarded-For and X-Forwarded-Proto are believed, on
+   * the public listeners only: the admin listener always judges the TCP peer. Default none: the
+   * client is the TCP peer, and client-sent X-Forwarded-For is only logged.
    */
   readonly trustedProxies?: readonly string[];
+  /**
+   * Host names the public listeners (plain and TLS) answer; any other Host or TLS server name gets
+   * 421 (lib/hostNames.ts). Default the loopback names.
+   */
+  readonly publicHosts?: AcceptedHosts;
+  /** Host names the admin listener answers; any other gets 421. Default the loopback names. */
+  readonly adminHosts?: AcceptedHosts;
   /** proxy_read_timeout / proxy_send_timeout of the HTTP routes. Default NGINX_PROXY_TIMEOUT_SECONDS. */
   readonly proxyTimeoutSeconds?: number;
   /** Access log destination. Default /dev/stdout (Docker's log). */
@@ -162,11 +171,39 @@ export function openAiError(message: string, type: string, code: string): string
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
-function jsonReturn(status: number, body: string): string[] {
+/** `return <status> '<body>';`; nginx would interpolate a `$` and end the string at a `'`. */
+function jsonBody(status: number, body: string): string {
   if (body.includes("'") || body.includes("$")) {
     throw new Error(`error body for ${status} must not contain ' or $: ${body}`);
   }
-  return ["default_type application/json;", `return ${status} '${body}';`];
+  return `return ${status} '${body}';`;
+}
+
+function jsonReturn(status: number, body: string): string[] {
+  return ["default_type application/json;", jsonBody(status, body)];
+}
+
+/*
+ * Grammars of the values the renderer writes into nginx.conf: a value outside them could end a
+ * directive (`;`), open or close a block (`{ }`), or name a variable (`$`). The settings are
+ * validated before they get here; this is the second line, so a validator's gap cannot become
+ * nginx configuration.
+ */
+const HOST = "(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:.]+\\])";
+const GRAMMARS = {
+  origin: new RegExp(`^https?://${HOST}(?::[0-9]{1,5})?$`),
+  host: new RegExp(`^${HOST}$`),
+  cidr: /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}\/[0-9]{1,2}$/,
+  listen: /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}:)?[0-9]{1,5}$/,
+  address: new RegExp(`^${HOST}(?::[0-9]{1,5})?$`),
+  path: /^\/[A-Za-z0-9._/-]+$/,
+} as const;
+
+function guard(what: string, value: string, grammar: keyof typeof GRAMMARS): string {
+  if (!GRAMMARS[grammar].test(value)) {
+    throw new Error(`nginx.conf: ${what} ${JSON.stringify(value)} is not a valid ${grammar}`);
+  }
+  return value;
 }
 
 /**
@@ -207,41 +244,149 @@ function proxyTimeouts(seconds: number): string[] {
 
 /**
  * The client as the upstreams see it. X-Forwarded-For is replaced, not appended to: a client's own
- * X-Forwarded-For would otherwise reach LiteLLM (which can filter and log by it) unchecked. With
- * trustedProxies, $remote_addr is already the client that the trusted proxies reported.
+ * X-Forwarded-For would otherwise reach LiteLLM (which can filter and log by it) unchecked. On the
+ * public listeners, with trustedProxies, $remote_addr is already the client that the trusted
+ * proxies reported and $forwarded_proto their scheme; the admin listener believes no proxy, so it
+ * passes the TCP peer and its own scheme.
  */
-const FORWARDED_HEADERS = [
-  "proxy_set_header Host $host;",
-  "proxy_set_header X-Real-IP $remote_addr;",
-  "proxy_set_header X-Forwarded-For $remote_addr;",
-  "proxy_set_header X-Forwarded-Proto $forwarded_proto;",
-  "proxy_set_header X-Forwarded-Host $host;",
-];
+function forwardedHeaders(proto: "$forwarded_proto" | "$scheme"): string[] {
+  return [
+    "proxy_set_header Host $host;",
+    "proxy_set_header X-Real-IP $remote_addr;",
+    "proxy_set_header X-Forwarded-For $remote_addr;",
+    `proxy_set_header X-Forwarded-Proto ${proto};`,
+    "proxy_set_header X-Forwarded-Host $host;",
+  ];
+}
 
 /** Response streaming: every byte LiteLLM or Open WebUI writes goes to the client at once. */
 const STREAMING = ["proxy_buffering off;", "proxy_request_buffering off;", "proxy_cache off;"];
 
 /**
- * HTTP/1.1 over a kept-alive upstream connection. `Connection: upgrade` goes upstream only when the
- * client asked to upgrade ($connection_upgrade is empty otherwise, and an empty header is not
- * sent), so plain requests keep the connection reusable.
+ * HTTP/1.1 over a kept-alive upstream connection, never upgraded: nginx drops the client's Upgrade
+ * itself (hop-by-hop), and HTTP2-Settings, which only means something with `Upgrade: h2c`, is
+ * dropped too, so no h2c upgrade can be smuggled to an upstream.
  */
-const HTTP11_UPGRADABLE = [
+const HTTP11_NO_UPGRADE = ["proxy_http_version 1.1;", 'proxy_set_header Connection "";', 'proxy_set_header HTTP2-Settings "";'];
+
+/**
+ * The websocket route: Upgrade and `Connection: upgrade` go upstream only for `Upgrade: websocket`
+ * (maps $websocket_upgrade and $connection_upgrade); any other token, e.g. h2c, is a plain request.
+ */
+const WEBSOCKET_UPGRADE = [
   "proxy_http_version 1.1;",
-  "proxy_set_header Upgrade $http_upgrade;",
+  "proxy_set_header Upgrade $websocket_upgrade;",
   "proxy_set_header Connection $connection_upgrade;",
+  'proxy_set_header HTTP2-Settings "";',
 ];
 
+/** nginx sets these itself on every response; the upstreams' copies would be duplicates. */
+const HEADERS_NGINX_SETS = ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Strict-Transport-Security"];
+
+/**
+ * Response headers of LiteLLM 1.110.1 that describe the deployment rather than the client's own
+ * request, hidden from public API clients (the admin listener keeps them). From
+ * proxy/common_request_processing.py `get_custom_headers` and `cost_headers`,
+ * proxy/common_utils/callback_utils.py, litellm_core_utils/add_retry_fallback_headers.py and the
+ * rate limiter hooks:
+ *  - where and what the backend is: api base (may carry credentials, F7), LiteLLM's version (tells
+ *    which advisories apply), deployment id and name, region, the adaptive/quality router's pick;
+ *  - how it is configured: cache key, timeout, guardrails and policies applied, the rate limiter's
+ *    saturation and version, fallback errors (provider error text);
+ *  - the operator's pricing: the cost before discount and margin, the discount and the margin;
+ *  - timings of LiteLLM's internal steps (callbacks, overhead, detailed timing).
+ * Kept, because clients use them: x-litellm-call-id (support), x-litellm-response-cost and its
+ * input/output split (the client's own cost), x-litellm-key-spend / -max-budget / -rpm-limit /
+ * -tpm-limit / -remaining-* (the client's own key), x-litellm-response-duration-ms, and the
+ * OpenAI-compatible x-ratelimit-* that SDKs back off by.
+ * LiteLLM also forwards every provider response header as `llm_provider-<name>`; nginx cannot hide
+ * by prefix, so the ones naming the operator's provider account or its infrastructure are listed.
+ */
+export const HIDDEN_UPSTREAM_HEADERS = [
+  "x-litellm-model-api-base",
+  "x-litellm-version",
+  "x-litellm-model-id",
+  "x-litellm-model-name",
+  "x-litellm-model-region",
+  "x-litellm-adaptive-router-model",
+  "x-litellm-quality-router-model",
+  "x-litellm-quality-router-tier",
+  "x-litellm-quality-router-via",
+  "x-litellm-quality-router-keyword",
+  "x-litellm-quality-router-complexity",
+  "x-litellm-upstream-model",
+  "x-litellm-cache-key",
+  "x-litellm-timeout",
+  "x-litellm-applied-guardrails",
+  "x-litellm-guardrail-scan-id",
+  "x-litellm-guardrail-scan-metadata",
+  "x-litellm-applied-policies",
+  "x-litellm-policy-sources",
+  "x-litellm-semantic-similarity",
+  "x-litellm-semantic-filter-tools",
+  "x-litellm-saturation",
+  "x-litellm-rate-limiter-version",
+  "x-litellm-fallback-errors",
+  "x-litellm-attempted-fallbacks",
+  "x-litellm-response-cost-original",
+  "x-litellm-response-cost-discount-amount",
+  "x-litellm-response-cost-margin-amount",
+  "x-litellm-response-cost-margin-percent",
+  "x-litellm-callback-duration-ms",
+  "x-litellm-overhead-duration-ms",
+  "x-litellm-timing-pre-processing-ms",
+  "x-litellm-timing-llm-api-ms",
+  "x-litellm-timing-post-processing-ms",
+  "x-litellm-timing-message-copy-ms",
+  "llm_provider-openai-organization",
+  "llm_provider-openai-project",
+  "llm_provider-anthropic-organization-id",
+  "llm_provider-set-cookie",
+  "llm_provider-server",
+  "llm_provider-via",
+  "llm_provider-x-ms-region",
+  "llm_provider-x-ms-deployment-name",
+  "llm_provider-azureml-model-deployment",
+  "llm_provider-apim-request-id",
+  "llm_provider-x-litellm-model-api-base",
+  "llm_provider-x-litellm-version",
+] as const;
+
+/**
+ * Query parameters that carry a key (compared case-insensitively). LiteLLM 1.110.1 itself reads
+ * `key` (Google's generateContent routes, proxy/auth/user_api_key_auth.py get_api_key); the others
+ * are what OpenAI-, Azure- and Anthropic-style clients and hand-written URLs put a key in. nginx's
+ * error log writes the full request line, query included, for upstream failures and limit_req
+ * rejections, and cannot be told not to: so a request carrying one is refused before anything
+ * else happens to it (rewrite phase: before the rate limit, before proxying).
+ */
+export const CREDENTIAL_QUERY_PARAMETERS = [
+  "key",
+  "api_key",
+  "api-key",
+  "apikey",
+  "x-api-key",
+  "x-goog-api-key",
+  "access_token",
+  "token",
+  "authorization",
+] as const;
+
+/** A parameter name as it may appear in a raw query: each character literal or percent-encoded (LiteLLM decodes names). */
+function encodedName(name: string): string {
+  return [...name]
+    .map((c) => {
+      const hex = c.charCodeAt(0).toString(16);
+      return /[a-z0-9]/.test(c) ? `(?:${c}|%${hex})` : `(?:\\${c}|%${hex})`;
+    })
+    .join("");
+}
+
+const CREDENTIAL_QUERY_PATTERN = `(?:^|&)(?:${CREDENTIAL_QUERY_PARAMETERS.map(encodedName).join("|")})(?:=|&|$)`;
+
 /** LiteLLM's API: no upgrades, never compressed (gzip would hold back text/event-stream). */
-function litellmApiProxy(ctx: RenderContext): string[] {
-  return [
-    "proxy_http_version 1.1;",
-    'proxy_set_header Connection "";',
-    ...FORWARDED_HEADERS,
-    ...proxyTimeouts(ctx.timeoutSeconds),
-    ...STREAMING,
-    "gzip off;",
-  ];
+function litellmApiProxy(ctx: RenderContext, proto: "$forwarded_proto" | "$scheme"): string[] {
+  return [...HTTP11_NO_UPGRADE, ...forwardedHeaders(proto), ...proxyTimeouts(ctx.timeoutSeconds), ...STREAMING, "gzip off;"];
 }
 
 function securityHeaders(tls: boolean): string[] {
@@ -265,9 +410,25 @@ const DENIED_BODY = openAiError(
   "path_not_allowed",
 );
 
-/** Settings shared by the allowed API routes: limits, JSON errors for nginx's own failures, streaming proxying. */
+const CREDENTIAL_IN_QUERY_BODY = openAiError(
+  `A key was sent in the URL query (${CREDENTIAL_QUERY_PARAMETERS.join(", ")}), where logs and proxies keep it. ` +
+    "Send it in the Authorization header (Bearer), or api-key / x-api-key. The request was not forwarded.",
+  "invalid_request_error",
+  "credential_in_query",
+);
+
+const MISDIRECTED_BODY = openAiError(
+  "This gateway does not serve the host name the request was sent to (Host header or TLS server name). " +
+    "Use the address its operator published (the domain or publicUrl setting).",
+  "invalid_request_error",
+  "misdirected_request",
+);
+
+/** Settings shared by the allowed API routes: key-in-query refusal, limits, JSON errors, hidden internals, streaming proxying. */
 function apiRoute(ctx: RenderContext, rewrite: string): string[] {
   return [
+    "default_type application/json;",
+    ...block("if ($query_credential)", [jsonBody(400, CREDENTIAL_IN_QUERY_BODY)]),
     ...(ctx.rateLimit
       ? [`limit_req zone=api_per_client burst=${ctx.rateLimit.burst} nodelay;`, "error_page 429 = @api_rate_limited;"]
       : []),
@@ -275,7 +436,9 @@ function apiRoute(ctx: RenderContext, rewrite: string): string[] {
     "error_page 504 = @litellm_timeout;",
     rewrite,
     "proxy_pass http://litellm;",
-    ...litellmApiProxy(ctx),
+    ...litellmApiProxy(ctx, "$forwarded_proto"),
+    // proxy_hide_header here replaces the http level's list, so that list is repeated.
+    ...[...HEADERS_NGINX_SETS, ...HIDDEN_UPSTREAM_HEADERS].map((name) => `proxy_hide_header ${name};`),
   ];
 }
 
@@ -322,8 +485,8 @@ function publicLocations(ctx: RenderContext): string[] {
     // Open WebUI's Socket.IO (websocket, or long-polling on the same path).
     ...block("location /ws/socket.io", [
       "proxy_pass http://open_webui;",
-      ...HTTP11_UPGRADABLE,
-      ...FORWARDED_HEADERS,
+      ...WEBSOCKET_UPGRADE,
+      ...forwardedHeaders("$forwarded_proto"),
       "proxy_connect_timeout 10s;",
       `proxy_send_timeout ${NGINX_WEBSOCKET_TIMEOUT_SECONDS}s;`,
       `proxy_read_timeout ${NGINX_WEBSOCKET_TIMEOUT_SECONDS}s;`,
@@ -331,12 +494,55 @@ function publicLocations(ctx: RenderContext): string[] {
     ]),
     ...block("location /", [
       "proxy_pass http://open_webui;",
-      ...HTTP11_UPGRADABLE,
-      ...FORWARDED_HEADERS,
+      ...HTTP11_NO_UPGRADE,
+      ...forwardedHeaders("$forwarded_proto"),
       ...proxyTimeouts(ctx.timeoutSeconds),
       ...STREAMING,
     ]),
   ];
+}
+
+/**
+ * Path prefixes that carry credentials on the public listener: LiteLLM's API and Open WebUI's
+ * (/api/...), Open WebUI's OpenAI and Ollama proxies (/openai/, /ollama/: main.py 0.11.4) and its
+ * Socket.IO (/ws/). In TLS mode the plain listener refuses them instead of redirecting.
+ */
+export const CREDENTIAL_PATH_PREFIXES = ["api", "openai", "ollama", "ws"] as const;
+
+/**
+ * 403 rather than a redirect: the key has already crossed the network in cleartext, and SDKs
+ * follow 307/308 silently, so a client set to http:// would leak on every call without noticing.
+ * 403 rather than 421: OpenAI-compatible SDKs raise 403 as a permission error showing this
+ * message, while 421 means "retry on another connection", which would just send the key again.
+ */
+function httpsRequiredBody(origin: string): string {
+  return openAiError(
+    `This gateway serves its API over HTTPS only: use ${origin}. The request was not forwarded, ` +
+      "but a key sent with it crossed the network unencrypted; replace that key if the network is not trusted.",
+    "permission_error",
+    "https_required",
+  );
+}
+
+/** server_name entries for `hosts`: the names, and a regular expression for any IPv4 literal but 0.0.0.0. */
+function serverNames(hosts: AcceptedHosts): string {
+  const names = hosts.names.map((name) => guard("host name", name.toLowerCase(), "host"));
+  return [...names, ...(hosts.anyIpv4 ? ['"~^(?!0\\.0\\.0\\.0$)[0-9]{1,3}(?:\\.[0-9]{1,3}){3}$"'] : [])].join(" ");
+}
+
+/**
+ * The server a listen address falls back to when no server_name matches the Host (or, for TLS, the
+ * server name): 421 Misdirected Request, the status HTTP defines for "not served here" (an HTTP/2
+ * client that coalesced a connection retries on a new one). For TLS it also refuses the handshake
+ * of an unknown server name (nginx >= 1.19.4), so such a client never sees the certificate.
+ */
+function defaultServer(listen: string, tls: boolean): string[] {
+  return block("server", [
+    `listen ${listen}${tls ? " ssl" : ""} default_server;`,
+    ...(tls ? ["ssl_reject_handshake on;", "ssl_protocols TLSv1.2 TLSv1.3;", `ssl_ciphers ${TLS12_CIPHERS};`] : []),
+    ...securityHeaders(false),
+    ...jsonReturn(421, MISDIRECTED_BODY),
+  ]);
 }
 
 /** Renders nginx.conf: the gateway's only public door. Pure: the same input gives the same text. */
@@ -344,8 +550,10 @@ export function renderNginxConf(input: NginxConfigInput): string {
   const litellm = input.litellm ?? DEFAULTS.litellm;
   const openWebui = input.openWebui ?? DEFAULTS.openWebui;
   const user = input.user === undefined ? DEFAULTS.user : input.user;
-  const trustedProxies = input.trustedProxies ?? [];
-  const adminAllowedCidrs = input.adminAllowedCidrs ?? [];
+  const trustedProxies = (input.trustedProxies ?? []).map((cidr) => guard("trusted proxy", cidr, "cidr"));
+  const adminAllowedCidrs = (input.adminAllowedCidrs ?? []).map((cidr) => guard("admin network", cidr, "cidr"));
+  const publicHosts = input.publicHosts ?? { names: LOOPBACK_HOST_NAMES };
+  const adminHosts = input.adminHosts ?? { names: LOOPBACK_HOST_NAMES };
   const rate = input.apiRateLimitPerMinute;
   if (rate !== undefined && !(Number.isInteger(rate) && rate > 0)) {
     throw new Error(`apiRateLimitPerMinute must be a positive whole number, got ${rate}`);
@@ -355,17 +563,31 @@ export function renderNginxConf(input: NginxConfigInput): string {
     tls: input.tls !== undefined,
     rateLimit: rate !== undefined ? { burst: apiRateLimitBurst(rate), retryAfterSeconds: Math.max(1, Math.ceil(60 / rate)) } : undefined,
   };
-  const tempPaths = input.tempDir
-    ? ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `${kind}_temp_path ${input.tempDir}/${kind};`)
+  for (const [name, address] of [
+    ["LiteLLM", litellm],
+    ["Open WebUI", openWebui],
+  ] as const) {
+    guard(`${name} upstream`, `${address.host}:${address.port}`, "address");
+  }
+  const publicListen = guard("public listen", input.publicListen ?? DEFAULTS.publicListen, "listen");
+  const adminListen = guard("admin listen", input.adminListen ?? DEFAULTS.adminListen, "listen");
+  const httpsListen = guard("HTTPS listen", input.tls?.listen ?? DEFAULTS.httpsListen, "listen");
+  const tempDir = input.tempDir !== undefined ? guard("temp directory", input.tempDir, "path") : undefined;
+  const tempPaths = tempDir
+    ? ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `${kind}_temp_path ${tempDir}/${kind};`)
     : [];
+  const publicNames = serverNames(publicHosts);
 
+  // The client is the last address in X-Forwarded-For that is not a trusted proxy. Only in the
+  // public servers: in the admin server a trusted host could otherwise pick the address that
+  // adminAllowedCidrs judges (F2).
   const realIp =
     trustedProxies.length > 0
+      ? [...trustedProxies.map((cidr) => `set_real_ip_from ${cidr};`), "real_ip_header X-Forwarded-For;", "real_ip_recursive on;"]
+      : [];
+  const forwardedProto =
+    trustedProxies.length > 0
       ? [
-          // The client is the last address in X-Forwarded-For that is not a trusted proxy.
-          ...trustedProxies.map((cidr) => `set_real_ip_from ${cidr};`),
-          "real_ip_header X-Forwarded-For;",
-          "real_ip_recursive on;",
           ...block("geo $realip_remote_addr $from_trusted_proxy", ["default 0;", ...trustedProxies.map((cidr) => `${cidr} 1;`)]),
           // A trusted proxy that terminated TLS says so in X-Forwarded-Proto.
           ...block('map "$from_trusted_proxy:$http_x_forwarded_proto" $forwarded_proto', [
@@ -376,42 +598,59 @@ export function renderNginxConf(input: NginxConfigInput): string {
         ]
       : [...block("map $scheme $forwarded_proto", ["default $scheme;"])];
 
-  const publicServer: string[] = input.tls
-    ? block("server", [
-        `listen ${input.publicListen ?? DEFAULTS.publicListen};`,
-        "server_name _;",
+  let publicServer: string[];
+  let httpsServer: string[] = [];
+  if (input.tls) {
+    const origin = guard("redirect origin", input.tls.redirectOrigin, "origin");
+    const serverName = guard("TLS server name", input.tls.serverName.toLowerCase(), "host");
+    const certificate = guard("certificate file", input.tls.certificateFile ?? NGINX_TLS_CERTIFICATE_FILE, "path");
+    const key = guard("key file", input.tls.keyFile ?? NGINX_TLS_KEY_FILE, "path");
+    publicServer = [
+      ...defaultServer(publicListen, false),
+      ...block("server", [
+        `listen ${publicListen};`,
+        `server_name ${publicNames};`,
         ...securityHeaders(false),
-        // API clients keep their method and body through 308; browsers get the classic 301.
-        ...block("location /api/", [`return 308 ${input.tls.redirectOrigin}$request_uri;`]),
-        ...block("location /", [`return 301 ${input.tls.redirectOrigin}$request_uri;`]),
-      ])
-    : block("server", [
-        `listen ${input.publicListen ?? DEFAULTS.publicListen};`,
-        "server_name _;",
-        ...securityHeaders(false),
+        ...realIp,
+        // API clients get an error they cannot miss; browsers the classic 301.
+        // Case-insensitive, so no spelling of the prefix gets the redirect; nginx matches the
+        // normalized path, so percent-encoded spellings are covered too.
+        ...block(`location ~* ^/(?:${CREDENTIAL_PATH_PREFIXES.join("|")})/`, jsonReturn(403, httpsRequiredBody(origin))),
+        ...block("location /", [`return 301 ${origin}$request_uri;`]),
+      ]),
+    ];
+    httpsServer = [
+      "",
+      ...defaultServer(httpsListen, true),
+      ...block("server", [
+        `listen ${httpsListen} ssl;`,
+        "http2 on;",
+        `server_name ${publicHosts.names.includes(serverName) ? publicNames : `${serverName} ${publicNames}`};`,
+        `ssl_certificate ${certificate};`,
+        `ssl_certificate_key ${key};`,
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        `ssl_ciphers ${TLS12_CIPHERS};`,
+        "ssl_prefer_server_ciphers off;",
+        "ssl_session_cache shared:gateway_tls:10m;",
+        "ssl_session_timeout 1d;",
+        "ssl_session_tickets off;",
+        ...securityHeaders(true),
+        ...realIp,
         ...publicLocations(ctx),
-      ]);
-
-  const httpsServer: string[] = input.tls
-    ? [
-        "",
-        ...block("server", [
-          `listen ${input.tls.listen ?? DEFAULTS.httpsListen} ssl;`,
-          "http2 on;",
-          `server_name ${input.tls.serverName};`,
-          `ssl_certificate ${input.tls.certificateFile ?? NGINX_TLS_CERTIFICATE_FILE};`,
-          `ssl_certificate_key ${input.tls.keyFile ?? NGINX_TLS_KEY_FILE};`,
-          "ssl_protocols TLSv1.2 TLSv1.3;",
-          `ssl_ciphers ${TLS12_CIPHERS};`,
-          "ssl_prefer_server_ciphers off;",
-          "ssl_session_cache shared:gateway_tls:10m;",
-          "ssl_session_timeout 1d;",
-          "ssl_session_tickets off;",
-          ...securityHeaders(true),
-          ...publicLocations(ctx),
-        ]),
-      ]
-    : [];
+      ]),
+    ];
+  } else {
+    publicServer = [
+      ...defaultServer(publicListen, false),
+      ...block("server", [
+        `listen ${publicListen};`,
+        `server_name ${publicNames};`,
+        ...securityHeaders(false),
+        ...realIp,
+        ...publicLocations(ctx),
+      ]),
+    ];
+  }
 
   const http = [
     "default_type application/octet-stream;",
@@ -421,7 +660,7 @@ export function renderNginxConf(input: NginxConfigInput): string {
     // $remote_addr is the client (after trustedProxies); peer is the TCP peer; xff what the client sent.
     "log_format gateway '$remote_addr peer=$realip_remote_addr [$time_iso8601] \"$request_method $request_path $server_protocol\" '",
     '                   \'$status $body_bytes_sent rt=$request_time urt=$upstream_response_time xff="$http_x_forwarded_for" ua="$http_user_agent"\';',
-    `access_log ${input.accessLog ?? DEFAULTS.accessLog} gateway;`,
+    `access_log ${guard("access log", input.accessLog ?? DEFAULTS.accessLog, "path")} gateway;`,
     "sendfile on;",
     "tcp_nodelay on;",
     "keepalive_timeout 65s;",
@@ -431,7 +670,7 @@ export function renderNginxConf(input: NginxConfigInput): string {
     "proxy_buffer_size 16k;",
     "proxy_busy_buffers_size 16k;",
     ...tempPaths,
-    `resolver ${input.resolver ?? DEFAULTS.resolver} valid=10s ipv6=off;`,
+    `resolver ${guard("resolver", input.resolver ?? DEFAULTS.resolver, "address")} valid=10s ipv6=off;`,
     "resolver_timeout 5s;",
     // Compress Open WebUI's static assets; text/event-stream is not listed, so streams are never held back.
     "gzip on;",
@@ -440,12 +679,8 @@ export function renderNginxConf(input: NginxConfigInput): string {
     "gzip_min_length 1024;",
     "gzip_comp_level 5;",
     "gzip_types text/css text/plain application/javascript application/json image/svg+xml;",
-    // nginx sets these itself; the upstreams' copies would be duplicates.
-    "proxy_hide_header X-Frame-Options;",
-    "proxy_hide_header X-Content-Type-Options;",
-    "proxy_hide_header Referrer-Policy;",
-    "proxy_hide_header Strict-Transport-Security;",
-    ...realIp,
+    ...HEADERS_NGINX_SETS.map((name) => `proxy_hide_header ${name};`),
+    ...forwardedProto,
     ...(rate !== undefined
       ? [
           `limit_req_zone $binary_remote_addr zone=api_per_client:10m rate=${rate}r/m;`,
@@ -454,7 +689,10 @@ export function renderNginxConf(input: NginxConfigInput): string {
         ]
       : []),
     "",
-    ...block("map $http_upgrade $connection_upgrade", ["default upgrade;", "'' '';"]),
+    ...block("map $args $query_credential", ["default 0;", `"~*${CREDENTIAL_QUERY_PATTERN}" 1;`]),
+    "",
+    ...block("map $http_upgrade $websocket_upgrade", ['default "";', '"~*^websocket$" websocket;']),
+    ...block("map $websocket_upgrade $connection_upgrade", ['default "";', "websocket upgrade;"]),
     "",
     ...upstream("litellm", litellm),
     ...upstream("open_webui", openWebui),
@@ -463,29 +701,31 @@ export function renderNginxConf(input: NginxConfigInput): string {
     ...httpsServer,
     "",
     // The admin listener: LiteLLM's admin UI and management API. Published on the host's loopback
-    // (or adminBindAddress), and filtered by source address when adminAllowedCidrs is set.
+    // (or adminBindAddress), and filtered by the TCP peer's address when adminAllowedCidrs is set:
+    // no realip here, so X-Forwarded-For never decides who passes.
+    ...defaultServer(adminListen, false),
     ...block("server", [
-      `listen ${input.adminListen ?? DEFAULTS.adminListen};`,
-      "server_name _;",
+      `listen ${adminListen};`,
+      `server_name ${serverNames(adminHosts)};`,
       ...adminAllowedCidrs.map((cidr) => `allow ${cidr};`),
       ...(adminAllowedCidrs.length > 0 ? ["deny all;"] : []),
       ...securityHeaders(false),
-      ...block("location /", ["proxy_pass http://litellm;", ...litellmApiProxy(ctx)]),
+      ...block("location /", ["proxy_pass http://litellm;", ...litellmApiProxy(ctx, "$scheme")]),
     ]),
     "",
     ...block("server", [
-      `listen ${input.healthListen ?? DEFAULTS.healthListen};`,
+      `listen ${guard("health listen", input.healthListen ?? DEFAULTS.healthListen, "listen")};`,
       ...block("location = /healthz", ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']),
     ]),
   ];
 
   return [
     "# Generated by ai-gateway on every `pulumi up`.",
-    ...(user ? [`user ${user};`] : []),
+    ...(user ? [`user ${guard("user", user, "host")};`] : []),
     `worker_processes ${input.workerProcesses};`,
     // Each proxied request holds two descriptors (client and upstream).
     `worker_rlimit_nofile ${input.workerConnections * 2 + 64};`,
-    `pid ${input.pidFile ?? DEFAULTS.pidFile};`,
+    `pid ${guard("pid file", input.pidFile ?? DEFAULTS.pidFile, "path")};`,
     "error_log stderr warn;",
     // The API allow-list, its rewrites and the log's path map are regular expressions run per request.
     "pcre_jit on;",

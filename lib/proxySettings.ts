@@ -9,15 +9,15 @@ import * as validate from "./validation";
 export interface ProxySettingsInput {
   /** Serve HTTPS for `domain` with tlsCertificate/tlsKey (secret config) and redirect plain HTTP. Default false. */
   readonly tls?: boolean;
-  /** Host name users reach the gateway at; with tls, a name the certificate covers. Default none. */
+  /** Host name users reach the gateway at; with tls, a name the certificate covers. When set, the public listeners answer only it and publicUrl's host. Default none. */
   readonly domain?: string;
   /** Host port of the HTTPS listener (tls only): 443 or 1024-65535. Default 443. */
   readonly httpsPort?: number;
   /** Host address the admin listener is published on. Default "127.0.0.1"; any other needs adminAllowedCidrs. */
   readonly adminBindAddress?: string;
-  /** Source networks (IPv4 CIDR) allowed on the admin listener, e.g. ["10.8.0.0/24"]. Default none: no filter. */
+  /** Source networks (IPv4 CIDR, at most a /8) allowed on the admin listener, judged by the TCP peer. Default none: no filter. */
   readonly adminAllowedCidrs?: readonly string[];
-  /** Proxies in front of the gateway (IPv4 CIDR) whose X-Forwarded-For/-Proto nginx believes. Default none. */
+  /** Proxies in front of the gateway (IPv4 CIDR, at most a /8) whose X-Forwarded-For/-Proto the public listener believes. Default none. */
   readonly trustedProxies?: readonly string[];
   /** Requests per minute each client address may make to the API (/api/litellm/v1). Default unset: no limit. */
   readonly apiRateLimitPerMinute?: number;
@@ -44,6 +44,32 @@ export const PROXY_DEFAULTS = {
 
 /** A generous ceiling: 1000 requests per second per client. */
 const MAX_RATE_PER_MINUTE = 60000;
+
+/**
+ * The widest network the trust lists accept. The largest private block, 10.0.0.0/8, is a /8, so
+ * every shorter prefix also covers public Internet addresses: in trustedProxies anyone there could
+ * set their own address and scheme, in adminAllowedCidrs anyone there passes the admin filter. No
+ * proxy tier or admin network needs more, and refusing only /0 would let 0.0.0.0/1 + 128.0.0.0/1
+ * through.
+ */
+export const WIDEST_TRUSTED_PREFIX = 8;
+
+/** A list of IPv4 networks that grant trust: each no wider than WIDEST_TRUSTED_PREFIX. */
+function trustList(key: string, value: unknown, grants: string): string[] {
+  const list = validate.cidrList(key, value);
+  list.forEach((entry, index) => {
+    const bits = Number(entry.split("/")[1]);
+    if (bits < WIDEST_TRUSTED_PREFIX) {
+      throw new SettingError(
+        `${key}[${index}]`,
+        shown(entry),
+        `covers ${2 ** (32 - bits)} addresses, public Internet ones included, and would let all of them ${grants}; ` +
+          `the widest network accepted is a /${WIDEST_TRUSTED_PREFIX} (list the networks you mean, e.g. 10.0.0.0/8)`,
+      );
+    }
+  });
+  return list;
+}
 
 export function isLoopback(address: string): boolean {
   return address.startsWith("127.");
@@ -72,7 +98,11 @@ export function resolveProxySettings(input: ProxySettingsInput, ports: { httpPor
     );
   }
   const adminBindAddress = validate.bindAddress("adminBindAddress", input.adminBindAddress ?? PROXY_DEFAULTS.adminBindAddress);
-  const adminAllowedCidrs = validate.cidrList("adminAllowedCidrs", input.adminAllowedCidrs ?? PROXY_DEFAULTS.adminAllowedCidrs);
+  const adminAllowedCidrs = trustList(
+    "adminAllowedCidrs",
+    input.adminAllowedCidrs ?? PROXY_DEFAULTS.adminAllowedCidrs,
+    "reach LiteLLM's admin UI and management API",
+  );
   if (!isLoopback(adminBindAddress) && adminAllowedCidrs.length === 0) {
     throw new SettingError(
       "adminBindAddress",
@@ -80,7 +110,11 @@ export function resolveProxySettings(input: ProxySettingsInput, ports: { httpPor
       "publishes LiteLLM's admin UI and management API beyond this host; also set adminAllowedCidrs to the networks allowed to reach it",
     );
   }
-  const trustedProxies = validate.cidrList("trustedProxies", input.trustedProxies ?? PROXY_DEFAULTS.trustedProxies);
+  const trustedProxies = trustList(
+    "trustedProxies",
+    input.trustedProxies ?? PROXY_DEFAULTS.trustedProxies,
+    "choose the client address and scheme nginx believes",
+  );
   const apiRateLimitPerMinute =
     input.apiRateLimitPerMinute !== undefined
       ? validate.positiveInteger(

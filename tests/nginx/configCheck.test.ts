@@ -42,6 +42,7 @@ function proxySettings([, tls, rate, adminCidrs, trusted]: Combination): ProxySe
     domain: tls ? "ai.example.com" : undefined,
     apiRateLimitPerMinute: rate ? 120 : undefined,
     adminAllowedCidrs: adminCidrs ? ["10.8.0.0/24", "192.168.1.7/32"] : [],
+    adminBindAddress: adminCidrs ? "10.8.0.1" : PROXY_DEFAULTS.adminBindAddress,
     trustedProxies: trusted ? ["10.0.0.0/8", "172.16.0.0/12"] : [],
   };
 }
@@ -53,10 +54,14 @@ describeWith("nginx -t on every rendered configuration", nginxRequirements(), ()
 
   test.each(combinations)("profile %s, tls %s, rate limit %s, admin allow-list %s, trusted proxies %s", (...combination) => {
     const [profile, tls] = combination;
+    // With the admin allow-list, the gateway is also on every interface of an ssh:// host: the
+    // host-name lists then hold the remote name and the any-IPv4 pattern.
+    const wide = combination[3];
     const input = nginxConfigInput(
       PROFILES[profile as keyof typeof PROFILES],
       proxySettings(combination),
-      tls ? "https://ai.example.com" : undefined,
+      tls ? "https://ai.example.com" : "http://127.0.0.1:8080",
+      wide ? { bindAddress: "0.0.0.0", dockerHost: "ssh://deploy@gw.example.net" } : undefined,
     );
     const config = renderNginxConf(input);
     expect(config).toContain("user nginx;");

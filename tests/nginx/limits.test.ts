@@ -105,9 +105,13 @@ describeWith("trusted proxies and the real client address", nginxRequirements(),
     expect(other.status).toBe(200);
   });
 
-  test("the admin allow-list admits a listed source, and judges the real client behind a trusted proxy", async () => {
+  test("the admin listener believes no proxy: its allow-list, LiteLLM and the log see the TCP peer and nginx's own scheme", async () => {
     expect((await request(gw.adminBase, "/ui")).status).toBe(200);
-    expect((await request(gw.adminBase, "/ui", { headers: { "x-forwarded-for": "203.0.113.7" } })).status).toBe(403);
+    const reply = await request(gw.adminBase, "/ui", { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https" } });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ xForwardedFor: "127.0.0.1", xRealIp: "127.0.0.1", xForwardedProto: "http" });
+    const line = await gw.nginx.logLine((l) => l.includes('xff="203.0.113.7"') && l.includes('"GET /ui '));
+    expect(line).toMatch(/^127\.0\.0\.1 peer=127\.0\.0\.1 /);
   });
 
   test("the admin listener is not rate limited", async () => {

@@ -40,6 +40,24 @@ test.each([0, -1, 1.5, 60001, "60"])("rate limit %p is refused", (value) => {
   );
 });
 
+test.each([
+  ["trustedProxies", "0.0.0.0/0", "choose the client address"],
+  ["trustedProxies", "128.0.0.0/1", "choose the client address"],
+  ["adminAllowedCidrs", "0.0.0.0/0", "reach LiteLLM's admin UI"],
+  ["adminAllowedCidrs", "8.0.0.0/7", "reach LiteLLM's admin UI"],
+] as const)("%s %s is refused: wider than a /8 covers public addresses", (key, cidr, grants) => {
+  expect(() => resolveProxySettings({ [key]: ["10.8.0.0/24", cidr] }, PORTS)).toThrow(
+    new RegExp(
+      `^Invalid ai-gateway setting ${key}\\[1\\] = "${cidr.replace(/\./g, "\\.")}": covers \\d+ addresses, .*${grants}.*the widest network accepted is a /8`,
+    ),
+  );
+});
+
+test("a /8 (the largest private block) is accepted in both lists", () => {
+  const settings = resolveProxySettings({ trustedProxies: ["10.0.0.0/8"], adminAllowedCidrs: ["10.0.0.0/8"] }, PORTS);
+  expect([settings.trustedProxies, settings.adminAllowedCidrs]).toEqual([["10.0.0.0/8"], ["10.0.0.0/8"]]);
+});
+
 test("an admin listener beyond loopback needs an allow-list; on loopback the allow-list is optional", () => {
   expect(() => resolveProxySettings({ adminBindAddress: "10.8.0.1" }, PORTS)).toThrow(/also set adminAllowedCidrs/);
   expect(resolveProxySettings({ adminBindAddress: "10.8.0.1", adminAllowedCidrs: ["10.8.0.0/24"] }, PORTS).adminBindAddress).toBe(

@@ -60,10 +60,11 @@ test("upstreams are re-resolved at run time and keep connections alive, closing 
   expect(conf.match(/proxy_pass http:\/\/[^;]+;/g)!.every((p) => /http:\/\/(litellm|open_webui);/.test(p))).toBe(true);
 });
 
-test("Connection: upgrade is never forced; it follows the client's Upgrade header", () => {
+test("Connection: upgrade is never forced; only a websocket Upgrade on /ws/socket.io is passed on", () => {
   const conf = renderNginxConf(BASE);
   expect(conf).not.toMatch(/Connection "?upgrade"?;/i);
-  expect(blockOf(conf, /map \$http_upgrade \$connection_upgrade/)).toMatch(/default upgrade;\s+'' '';/);
+  expect(conf.match(/proxy_set_header Upgrade /g)).toHaveLength(1);
+  expect(blockOf(conf, /location \/ws\/socket\.io \{/)).toContain("proxy_set_header Upgrade $websocket_upgrade;");
 });
 
 test("API routes stream: HTTP/1.1, no buffering either way, no cache, no gzip, the configured timeouts", () => {
@@ -140,13 +141,51 @@ test("without trusted proxies, X-Forwarded-For from clients is not believed, onl
   expect(conf).toMatch(/log_format gateway .*xff="\$http_x_forwarded_for"/s);
 });
 
-test("TLS: modern protocols only, HSTS, HTTP/2, and plain HTTP only redirects", () => {
+test("TLS: modern protocols only, HSTS, HTTP/2, and plain HTTP only redirects or refuses", () => {
   const conf = renderNginxConf({ ...BASE, tls: { serverName: "ai.example.com", redirectOrigin: "https://ai.example.com" } });
   expect(conf).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
   expect(conf).toContain("http2 on;");
   expect(conf).toContain('add_header Strict-Transport-Security "max-age=63072000" always;');
-  const plain = conf.slice(conf.indexOf("listen 8080;"), conf.indexOf("listen 8443 ssl;"));
+  const plain = conf.slice(conf.indexOf("listen 8080;"), conf.indexOf("listen 8443 ssl default_server;"));
   expect(plain).not.toContain("proxy_pass");
   expect(plain).toContain("return 301 https://ai.example.com$request_uri;");
-  expect(plain).toContain("return 308 https://ai.example.com$request_uri;");
+  expect(plain).not.toContain("return 308");
+});
+
+describe("every value written into nginx.conf must match its grammar (defence in depth behind the validators, F5)", () => {
+  const tls = (redirectOrigin: string, serverName = "ai.example.com") => ({ ...BASE, tls: { serverName, redirectOrigin } });
+
+  test.each([
+    ["https://ai.example.com;}}server{types{"],
+    ["https://$http_x_target"],
+    ["https://ai.example.com;b"],
+    ["https://ai.example.com/path"],
+    ["https://ai.example.com:443 "],
+    ["https://ai.example.com'"],
+    ["javascript://ai.example.com"],
+    ["https://AI.example.com"],
+  ])("redirect origin %p is refused", (origin) => {
+    expect(() => renderNginxConf(tls(origin))).toThrow(/nginx\.conf: redirect origin .* is not a valid origin/);
+  });
+
+  test.each([["https://ai.example.com"], ["https://ai.example.com:8443"], ["http://203.0.113.7:8080"], ["https://[::1]:8443"]])(
+    "redirect origin %p is written",
+    (origin) => {
+      expect(renderNginxConf(tls(origin))).toContain(`return 301 ${origin}$request_uri;`);
+    },
+  );
+
+  test.each([
+    [{ publicHosts: { names: ["ai.example.com;"] } }, /host name "ai\.example\.com;"/],
+    [{ adminHosts: { names: ["a b"] } }, /host name "a b"/],
+    [{ publicHosts: { names: ["$host"] } }, /host name "\$host"/],
+    [tls("https://ai.example.com", "ai.example.com{"), /TLS server name/],
+    [{ litellm: { host: "litellm;", port: 4000 } }, /LiteLLM upstream/],
+    [{ trustedProxies: ["10.0.0.0/8;"] }, /trusted proxy/],
+    [{ adminAllowedCidrs: ["all"] }, /admin network/],
+    [{ resolver: "127.0.0.11 ipv6=on" }, /resolver/],
+    [{ accessLog: "/dev/stdout gateway; evil" }, /access log/],
+  ] as const)("%p is refused", (override, message) => {
+    expect(() => renderNginxConf({ ...BASE, ...override } as NginxConfigInput)).toThrow(message);
+  });
 });

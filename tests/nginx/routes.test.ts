@@ -334,7 +334,7 @@ describeWith("nginx routes (generated nginx.conf on the real nginx)", nginxRequi
   });
 
   test("upstreams see the client, not what the client claims; the access log keeps both, without query strings", async () => {
-    await request(gw.publicBase, "/api/litellm/v1/models?key=secret-query-value", { headers: { "x-forwarded-for": "198.51.100.66" } });
+    await request(gw.publicBase, "/api/litellm/v1/models?after=secret-query-value", { headers: { "x-forwarded-for": "198.51.100.66" } });
     const echo = gw.litellm.requests.at(-1)!;
     expect(echo.headers["x-forwarded-for"]).toBe("127.0.0.1");
     expect(echo.headers["x-real-ip"]).toBe("127.0.0.1");

@@ -250,9 +250,29 @@ const rows: Row[] = [
     /adminAllowedCidrs\[0\] = "10.8.0.1\/24": has host bits set; the network is 10.8.0.0\/24/,
   ],
   [
+    "admin allow-list of the whole Internet, with the admin listener on every interface",
+    { adminBindAddress: "0.0.0.0", adminAllowedCidrs: '["0.0.0.0/0"]' },
+    /adminAllowedCidrs\[0\] = "0.0.0.0\/0": covers 4294967296 addresses, public Internet ones included, .*the widest network accepted is a \/8/,
+  ],
+  [
+    "admin allow-list of half the Internet (two /1 would make /0)",
+    { adminAllowedCidrs: '["10.8.0.0/24","0.0.0.0/1"]' },
+    /adminAllowedCidrs\[1\] = "0.0.0.0\/1": covers 2147483648 addresses/,
+  ],
+  [
     "trusted proxy without a prefix length",
     { trustedProxies: '["10.0.0.1"]' },
     /trustedProxies\[0\] = "10.0.0.1": must be an IPv4 network in CIDR/,
+  ],
+  [
+    "every address as a trusted proxy",
+    { trustedProxies: '["0.0.0.0/0"]' },
+    /trustedProxies\[0\] = "0.0.0.0\/0": covers 4294967296 addresses, .*choose the client address and scheme nginx believes; the widest network accepted is a \/8/,
+  ],
+  [
+    "a trusted proxy network wider than a /8",
+    { trustedProxies: '["172.0.0.0/7"]' },
+    /trustedProxies\[0\] = "172.0.0.0\/7": covers 33554432/,
   ],
   [
     "admin listener on every interface without an allow-list",

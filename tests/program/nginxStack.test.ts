@@ -99,7 +99,10 @@ test("without TLS only nginx.conf is uploaded and the URLs stay http://", async 
 test("an admin listener published on a VPN address is filtered by source and its URL says where", async () => {
   const r = await run({ adminBindAddress: "10.8.0.1", adminAllowedCidrs: '["10.8.0.0/24"]' });
   expect(nginxOf(r).inputs.ports[1]).toEqual({ internal: 8081, external: 4001, ip: "10.8.0.1", protocol: "tcp" });
-  expect(confOf(r)).toMatch(/listen 8081;\n\s+server_name _;\n\s+allow 10\.8\.0\.0\/24;\n\s+deny all;/);
+  // The admin server answers the loopback names (ssh tunnels) and the address its URL names.
+  expect(confOf(r)).toMatch(
+    /listen 8081;\n\s+server_name 127\.0\.0\.1 localhost \[::1\] 10\.8\.0\.1;\n\s+allow 10\.8\.0\.0\/24;\n\s+deny all;/,
+  );
   const o = r.outputs as any;
   expect(o.adminUiUrl).toBe("http://10.8.0.1:4001/ui");
   expect(o.adminUiAccess).toBe("open http://10.8.0.1:4001/ui from an allowed network (adminAllowedCidrs: 10.8.0.0/24)");
