@@ -84,9 +84,10 @@ export function pinnedSshOptions(hostKey: string): string[] {
     "CheckHostIP=no",
     "-o",
     "UpdateHostKeys=no",
-    // ssh's own errors (host key verification) must reach the messages; QUIET would hide them.
+    // ssh's default level, which the messages need: a failed negotiation ("no matching host key
+    // type") is logged at INFO, the host key errors at ERROR; QUIET would hide both.
     "-o",
-    "LogLevel=ERROR",
+    "LogLevel=INFO",
   ];
 }
 
