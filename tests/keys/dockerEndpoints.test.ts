@@ -17,13 +17,13 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import * as tls from "tls";
 import { DockerEndpoint, DockerTlsMaterial, execInContainer } from "../../lib/dockerExec";
 import { sshOptions } from "../../lib/dockerEndpoint";
 import { pinnedSshOptions } from "../../lib/dockerHost";
-import { DOCKER_SOCKET, DockerSandbox, TestContainer } from "../helpers/dockerEngine";
+import { DockerSandbox, TestContainer } from "../helpers/dockerEngine";
 import { describeWith, requirements } from "../helpers/requirements";
 import { testImage } from "../helpers/testImage";
+import { startTlsEngine, TlsEngine } from "../helpers/tlsEngine";
 
 const SECRET = "sk-master-key-crossing-the-endpoint-0123456789";
 
@@ -32,47 +32,6 @@ async function roundTrip(endpoint: DockerEndpoint, container: TestContainer): Pr
   const result = await execInContainer(endpoint, container.name, ["cat"], SECRET, 30_000);
   expect(result.exitCode).toBe(0);
   return result.stdout;
-}
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-}
-
-/** A CA and a certificate it signs (`subjectAltName`), as docker's --tlsverify setup makes them. */
-function makeCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"].concat([
-      "-subj",
-      `/CN=${name}`,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.pem`,
-    ]),
-  );
-}
-
-function signed(dir: string, ca: string, name: string, extension: string): void {
-  openssl(
-    dir,
-    ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`].concat([
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-    ]),
-  );
-  fs.writeFileSync(path.join(dir, `${name}.ext`), `${extension}\n`);
-  openssl(
-    dir,
-    ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2"].concat([
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    ]),
-  );
 }
 
 describeWith("the exec client against authenticated Docker endpoints (real engine)", [requirements.docker(), requirements.rootfs()], () => {
@@ -88,53 +47,24 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
   }, 60_000);
 
   describe("tcp:// with TLS", () => {
-    let dir: string;
-    let server: tls.Server;
+    let engine: TlsEngine;
     let port: number;
-    const read = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
     let material: DockerTlsMaterial;
-    const accepted: string[] = [];
+    const read = (name: string) => engine.pem(name);
 
     beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-endpoints-tls-"));
-      makeCa(dir, "ca");
-      makeCa(dir, "other-ca");
-      signed(dir, "ca", "server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth");
-      signed(dir, "ca", "client", "extendedKeyUsage=clientAuth");
-      signed(dir, "other-ca", "stranger", "extendedKeyUsage=clientAuth");
+      engine = await startTlsEngine();
+      port = engine.port;
       material = { ca: read("ca.pem"), cert: read("client.pem"), key: read("client.key") };
-      // dockerd --tlsverify: only clients whose certificate chains to the CA get the engine.
-      server = tls.createServer(
-        // Half-open like dockerd: the client ends its side after stdin, and reads the output after that.
-        {
-          key: read("server.key"),
-          cert: read("server.pem"),
-          ca: read("ca.pem"),
-          requestCert: true,
-          rejectUnauthorized: true,
-          allowHalfOpen: true,
-        },
-        (socket) => {
-          accepted.push(String(socket.getPeerCertificate().subject?.CN));
-          const engine = net.connect(DOCKER_SOCKET);
-          socket.pipe(engine).pipe(socket);
-          engine.on("error", () => socket.destroy());
-          socket.on("error", () => engine.destroy());
-        },
-      );
-      server.on("tlsClientError", () => undefined);
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      port = (server.address() as net.AddressInfo).port;
     });
 
     afterAll(async () => {
-      await new Promise((resolve) => server.close(resolve));
-      fs.rmSync(dir, { recursive: true, force: true });
+      await engine.close();
     });
 
     test("with the CA, the client certificate and its key, the exec works (and the server saw the client certificate)", async () => {
       expect(await roundTrip({ host: `tcp://127.0.0.1:${port}`, tls: material }, container)).toBe(SECRET);
-      expect(accepted).toContain("client");
+      expect(engine.accepted).toContain("client");
     });
 
     test("a client certificate the engine does not trust is refused by the engine", async () => {
