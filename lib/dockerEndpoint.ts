@@ -49,13 +49,31 @@ export function sshHostKey(key: string, value: unknown): string {
     throw new SettingError(key, shown(value), allowed);
   }
   const [type, blob] = [fields[at], fields[at + 1]];
-  // The wire format starts with the type as a length-prefixed string.
-  const bytes = Buffer.from(blob, "base64");
-  const length = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
-  if (length !== type.length || bytes.subarray(4, 4 + length).toString("latin1") !== type || bytes.length <= 4 + length) {
+  if (!isKeyBlob(Buffer.from(blob, "base64"), type)) {
     throw new SettingError(key, shown(value), `does not hold a ${type} key (its base64 does not decode to one); ${allowed}`);
   }
   return `${type} ${blob}`;
+}
+
+/**
+ * Whether `bytes` is an ssh public key blob of `type`: length-prefixed fields (RFC 4253 6.6) that
+ * use up every byte, the first being the type; so a truncated or spliced base64 does not pass.
+ */
+function isKeyBlob(bytes: Buffer, type: string): boolean {
+  const fields: Buffer[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    if (offset + 4 > bytes.length) {
+      return false;
+    }
+    const length = bytes.readUInt32BE(offset);
+    if (offset + 4 + length > bytes.length) {
+      return false;
+    }
+    fields.push(bytes.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return fields.length >= 2 && fields[0].toString("latin1") === type && (type !== "ssh-ed25519" || fields[1].length === 32);
 }
 
 /** The pinned key's fingerprint, as `ssh-keygen -lf` prints it. */
