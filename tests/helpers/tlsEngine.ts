@@ -73,13 +73,21 @@ export async function startTlsEngine(): Promise<TlsEngine> {
     },
   );
   server.on("tlsClientError", () => undefined);
+  // Closed with whatever is still open (an HTTP client may keep an idle connection for reuse).
+  const open = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    open.add(socket);
+    socket.on("close", () => open.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     pem,
     accepted,
     close: async () => {
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      open.forEach((socket) => socket.destroy());
+      await closed;
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
