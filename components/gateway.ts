@@ -4,6 +4,10 @@ import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings
 import { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
 import { openWebuiOrigins } from "../lib/openWebuiOrigins";
 import { checkTlsMaterial } from "../lib/proxySettings";
+import { checkDockerTransport, parseDockerTlsMaterial } from "../lib/dockerEndpoint";
+import { pinnedSshOptions } from "../lib/dockerHost";
+import { DockerTlsMaterial } from "../lib/dockerExec";
+import { DockerEndpointArgs } from "./dockerEndpoint";
 import * as validate from "../lib/validation";
 import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
 import { apiForAgents, renderContinueConfig } from "../lib/continueConfig";
@@ -29,6 +33,14 @@ export interface GatewayArgs extends SettingsInput {
   /** With tls: nginx's PEM certificate chain (leaf first) and unencrypted key, uploaded as secrets. */
   readonly tlsCertificate?: pulumi.Input<string>;
   readonly tlsKey?: pulumi.Input<string>;
+  /**
+   * For a tcp:// dockerHost that is not loopback (required there): the CA the engine's certificate
+   * must chain to, and the client certificate and unencrypted key it trusts (PEM; `docker
+   * --tlsverify`'s ca.pem, cert.pem, key.pem). Secrets in state. Default none.
+   */
+  readonly dockerTlsCa?: pulumi.Input<string>;
+  readonly dockerTlsCert?: pulumi.Input<string>;
+  readonly dockerTlsKey?: pulumi.Input<string>;
 }
 
 /** Memory and workers the gateway runs with, as exported in the stack outputs. */
@@ -76,8 +88,35 @@ function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings
   // Values from the stack's config were checked while still plain; a library caller's plain ones are checked here.
   suppliedKeyValues("apiKeyValues", Object.fromEntries(Object.entries(supplied).filter(([, v]) => typeof v === "string")));
   checkTlsMaterial(settings.proxy, args.tlsCertificate, args.tlsKey);
+  checkDockerTransport(settings.dockerHost, { ca: args.dockerTlsCa, cert: args.dockerTlsCert, key: args.dockerTlsKey });
   const namePrefix = validate.prefix("namePrefix", args.namePrefix ?? `${name}-${pulumi.getStack()}`);
   return { settings, namePrefix };
+}
+
+/**
+ * The endpoint the provider and the exec steps share. TLS material given as Outputs (a library
+ * caller's) is parsed once known, which fails the deployment before the provider connects with it.
+ */
+function dockerEndpoint(
+  settings: GatewaySettings,
+  args: GatewayArgs,
+): DockerEndpointArgs & { dockerTls?: pulumi.Output<DockerTlsMaterial> } {
+  const { dockerTlsCa: ca, dockerTlsCert: cert, dockerTlsKey: key } = args;
+  return {
+    dockerHost: settings.dockerHost,
+    dockerSshOpts: settings.dockerSshOpts,
+    ...(settings.dockerSshHostKey !== undefined ? { dockerSshHostKey: settings.dockerSshHostKey } : {}),
+    ...(ca !== undefined && cert !== undefined && key !== undefined
+      ? {
+          dockerTls: pulumi.secret(
+            pulumi.all([ca, cert, key]).apply(([c, crt, k]) => {
+              parseDockerTlsMaterial({ ca: c, cert: crt, key: k });
+              return { ca: c, cert: crt, key: k };
+            }),
+          ),
+        }
+      : {}),
+  };
 }
 
 /**
@@ -138,9 +177,21 @@ export class Gateway extends pulumi.ComponentResource {
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
 
+    const endpoint = dockerEndpoint(settings, args);
     this.dockerProvider = new docker.Provider(
       `${name}-docker`,
-      { host: settings.dockerHost, sshOpts: settings.dockerSshOpts.length > 0 ? [...settings.dockerSshOpts] : undefined },
+      {
+        host: settings.dockerHost,
+        // The pinned host key's options first: ssh keeps the first value of each option.
+        sshOpts: settings.dockerSshHostKey ? [...pinnedSshOptions(settings.dockerSshHostKey), ...settings.dockerSshOpts] : undefined,
+        ...(endpoint.dockerTls
+          ? {
+              caMaterial: pulumi.secret(endpoint.dockerTls.ca),
+              certMaterial: pulumi.secret(endpoint.dockerTls.cert),
+              keyMaterial: pulumi.secret(endpoint.dockerTls.key),
+            }
+          : {}),
+      },
       { parent: this },
     );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
@@ -210,8 +261,7 @@ export class Gateway extends pulumi.ComponentResource {
         consumers: settings.apiKeys,
         budget: this.budget,
         suppliedValues: args.apiKeyValues,
-        dockerHost: settings.dockerHost,
-        dockerSshOpts: settings.dockerSshOpts,
+        ...endpoint,
         litellm: this.litellm.container,
         litellmContainerName: this.litellm.containerName,
         masterKey: this.secrets.masterKey,
@@ -240,8 +290,7 @@ export class Gateway extends pulumi.ComponentResource {
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,
         adminPassword: this.secrets.openWebuiAdminPassword,
-        dockerHost: settings.dockerHost,
-        dockerSshOpts: settings.dockerSshOpts,
+        ...endpoint,
         ephemeral: settings.ephemeral,
         labels,
       },

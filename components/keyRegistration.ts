@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
+import { DockerEngineError, EndpointState, endpointDeclaration, endpointOf, execInContainer } from "../lib/dockerExec";
 import { scrubSecrets } from "../lib/scrub";
 import { KeyRecord } from "../lib/virtualKeys";
+import { DockerEndpointArgs, ENDPOINT_SECRET_OUTPUTS, endpointInputs } from "./dockerEndpoint";
 
 /** A declared key with its value. */
 export interface DeclaredKey extends KeyRecord {
@@ -10,9 +11,7 @@ export interface DeclaredKey extends KeyRecord {
 }
 
 /** What the registration knows: everything it needs to reconcile, and later to remove, its keys. */
-export interface KeyRegistrationState {
-  readonly dockerHost: string;
-  readonly sshOpts: string[];
+export interface KeyRegistrationState extends EndpointState {
   /** The LiteLLM container's name (the script runs inside it). */
   readonly container: string;
   readonly masterKey: string;
@@ -56,9 +55,8 @@ async function reconcile(
   mode: "apply" | "check",
   remove: { alias: string; key: string }[],
 ): Promise<ReconcileResult> {
-  const endpoint: DockerEndpoint = { host: state.dockerHost, sshOpts: state.sshOpts };
   const input = JSON.stringify({ baseUrl: "http://127.0.0.1:4000", masterKey: state.masterKey, mode, keys: state.keys, remove });
-  const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
+  const result = await execInContainer(endpointOf(state), state.container, ["python3", "-c", state.script], input);
   if (result.exitCode !== 0) {
     const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
     const secrets = [state.masterKey, ...state.keys.map((k) => k.key), ...remove.map((k) => k.key)];
@@ -73,7 +71,7 @@ async function reconcile(
 /** The declaration, as one value: when it differs from the last one applied, there is work to do. */
 function declaration(state: KeyRegistrationState): string {
   return createHash("sha256")
-    .update(JSON.stringify([state.dockerHost, state.sshOpts, state.container, state.masterKey, state.keys, state.script]))
+    .update(JSON.stringify([...endpointDeclaration(state), state.container, state.masterKey, state.keys, state.script]))
     .digest("hex");
 }
 
@@ -143,9 +141,7 @@ export const keyRegistrationProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export interface KeyRegistrationArgs {
-  readonly dockerHost: string;
-  readonly sshOpts: readonly string[];
+export interface KeyRegistrationArgs extends DockerEndpointArgs {
   readonly container: string;
   readonly masterKey: pulumi.Input<string>;
   readonly keys: pulumi.Input<DeclaredKey[]>;
@@ -161,13 +157,14 @@ export class KeyRegistration extends pulumi.dynamic.Resource {
       keyRegistrationProvider,
       name,
       {
-        ...args,
-        sshOpts: [...args.sshOpts],
+        ...endpointInputs(args),
+        container: args.container,
+        script: args.script,
         masterKey: pulumi.secret(args.masterKey),
         keys: pulumi.secret(args.keys),
         aliases: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["masterKey", "keys"] },
+      { ...opts, additionalSecretOutputs: ["masterKey", "keys", ...ENDPOINT_SECRET_OUTPUTS] },
       "ai-gateway",
       "LitellmKeyRegistration",
     );

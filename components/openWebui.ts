@@ -4,10 +4,12 @@ import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
+import { DockerEndpointArgs } from "./dockerEndpoint";
 import { OpenWebuiSettings } from "./openWebuiSettings";
 import { dataVolume, serviceContainer } from "./serviceContainer";
 
-export interface OpenWebuiArgs {
+/** dockerHost & co.: the Docker endpoint of the host Open WebUI runs on (the settings step execs in its container). */
+export interface OpenWebuiArgs extends DockerEndpointArgs {
   /** The container and its data volume get `${namePrefix}-open-webui[-data]`. Required. */
   readonly namePrefix: string;
   /** Pinned Open WebUI image. Required. */
@@ -27,9 +29,6 @@ export interface OpenWebuiArgs {
   /** Admin account created on first start. Required. */
   readonly adminEmail: string;
   readonly adminPassword: pulumi.Input<string>;
-  /** Docker endpoint of the host Open WebUI runs on (the settings step execs in its container). Required. */
-  readonly dockerHost: string;
-  readonly dockerSshOpts?: readonly string[];
   /** Delete the data volume with the stack (preview stacks). Default false: the volume is kept. */
   readonly ephemeral?: boolean;
   /** Labels on the container. Default none. */
@@ -84,7 +83,9 @@ export class OpenWebui extends pulumi.ComponentResource {
       `${name}-settings`,
       {
         dockerHost: args.dockerHost,
-        sshOpts: args.dockerSshOpts ?? [],
+        dockerSshOpts: args.dockerSshOpts,
+        dockerSshHostKey: args.dockerSshHostKey,
+        dockerTls: args.dockerTls,
         container: containerName,
         adminEmail: args.adminEmail,
         settings: pulumi.output(args.apiKey).apply((apiKey) => openWebuiDeclaredSettings({ publicUrl: args.publicUrl, apiKey })),

@@ -1,14 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DockerEndpoint, DockerEngineError, execInContainer } from "../lib/dockerExec";
+import { DockerEngineError, EndpointState, endpointDeclaration, endpointOf, execInContainer } from "../lib/dockerExec";
+import { DockerEndpointArgs, ENDPOINT_SECRET_OUTPUTS, endpointInputs } from "./dockerEndpoint";
 import { OPEN_WEBUI_PORT } from "../lib/constants";
 import { scrubSecrets } from "../lib/scrub";
 import { OpenWebuiDeclaredSettings } from "../lib/services";
 
 /** What the step knows: where Open WebUI runs, which admin acts, and what to enforce. */
-export interface OpenWebuiSettingsState {
-  readonly dockerHost: string;
-  readonly sshOpts: string[];
+export interface OpenWebuiSettingsState extends EndpointState {
   /** The Open WebUI container's name (the script runs inside it). */
   readonly container: string;
   /** The admin the script acts as (the oldest admin when none has this address). */
@@ -36,14 +35,13 @@ const EXIT_REASONS: Record<number, string> = {
  * script makes with the container's WEBUI_SECRET_KEY, so no password is needed), nothing logged.
  */
 async function enforce(state: OpenWebuiSettingsState, mode: "apply" | "check"): Promise<SettingsResult> {
-  const endpoint: DockerEndpoint = { host: state.dockerHost, sshOpts: state.sshOpts };
   const input = JSON.stringify({
     baseUrl: `http://127.0.0.1:${OPEN_WEBUI_PORT}`,
     email: state.adminEmail,
     mode,
     ...state.settings,
   });
-  const result = await execInContainer(endpoint, state.container, ["python3", "-c", state.script], input);
+  const result = await execInContainer(endpointOf(state), state.container, ["python3", "-c", state.script], input);
   if (result.exitCode !== 0) {
     const reason = EXIT_REASONS[result.exitCode] ?? `exit ${result.exitCode}`;
     // Open WebUI's validation errors quote the body they refused, which holds its LiteLLM key.
@@ -55,9 +53,9 @@ async function enforce(state: OpenWebuiSettingsState, mode: "apply" | "check"): 
 
 /** The declaration, as one value: when it differs from the last one applied, there is work to do. */
 function declaration(state: OpenWebuiSettingsState): string {
-  const { dockerHost, sshOpts, container, adminEmail, settings, script } = state;
+  const { container, adminEmail, settings, script } = state;
   return createHash("sha256")
-    .update(JSON.stringify([dockerHost, sshOpts, container, adminEmail, settings, script]))
+    .update(JSON.stringify([...endpointDeclaration(state), container, adminEmail, settings, script]))
     .digest("hex");
 }
 
@@ -101,9 +99,7 @@ export const openWebuiSettingsProvider: pulumi.dynamic.ResourceProvider = {
   async delete(): Promise<void> {},
 };
 
-export interface OpenWebuiSettingsArgs {
-  readonly dockerHost: string;
-  readonly sshOpts: readonly string[];
+export interface OpenWebuiSettingsArgs extends DockerEndpointArgs {
   readonly container: string;
   readonly adminEmail: string;
   readonly settings: pulumi.Input<OpenWebuiDeclaredSettings>;
@@ -120,12 +116,14 @@ export class OpenWebuiSettings extends pulumi.dynamic.Resource {
       openWebuiSettingsProvider,
       name,
       {
-        ...args,
-        sshOpts: [...args.sshOpts],
+        ...endpointInputs(args),
+        container: args.container,
+        adminEmail: args.adminEmail,
+        script: args.script,
         settings: pulumi.secret(args.settings),
         applied: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["settings"] },
+      { ...opts, additionalSecretOutputs: ["settings", ...ENDPOINT_SECRET_OUTPUTS] },
       "ai-gateway",
       "OpenWebuiSettings",
     );

@@ -5,9 +5,11 @@ import { GENERATED_KEY_LENGTH } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { KeyConsumer, keyRecord, OPEN_WEBUI_CONSUMER, suppliedKeyValues } from "../lib/virtualKeys";
 import { BudgetProfile } from "../profiles";
+import { DockerEndpointArgs } from "./dockerEndpoint";
 import { DeclaredKey, KeyRegistration } from "./keyRegistration";
 
-export interface VirtualKeysArgs {
+/** dockerHost & co.: the Docker endpoint of the host LiteLLM runs on (the one the provider uses). */
+export interface VirtualKeysArgs extends DockerEndpointArgs {
   /** Key aliases in LiteLLM are `${namePrefix}-${consumer}`, unique per gateway. Required. */
   readonly namePrefix: string;
   /** Consumers besides Open WebUI, each with its own key and limits. Default none. */
@@ -16,9 +18,6 @@ export interface VirtualKeysArgs {
   readonly budget: BudgetProfile;
   /** Key values to use instead of generated ones, by consumer name. Default: all generated. */
   readonly suppliedValues?: Readonly<Record<string, pulumi.Input<string>>>;
-  /** Docker endpoint of the host LiteLLM runs on (the same the provider uses). Required. */
-  readonly dockerHost: string;
-  readonly dockerSshOpts?: readonly string[];
   /** The LiteLLM container; registration waits for it (created only once healthy). Required. */
   readonly litellm: docker.Container;
   /** Its name, known before it exists (a replaced container keeps it). Required. */
@@ -66,7 +65,9 @@ export class VirtualKeys extends pulumi.ComponentResource {
       `${name}-registration`,
       {
         dockerHost: args.dockerHost,
-        sshOpts: args.dockerSshOpts ?? [],
+        dockerSshOpts: args.dockerSshOpts,
+        dockerSshHostKey: args.dockerSshHostKey,
+        dockerTls: args.dockerTls,
         container: args.litellmContainerName,
         masterKey: args.masterKey,
         keys: declared,

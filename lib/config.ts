@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SettingError, shown, shownSecret } from "./errors";
+import { parseDockerTlsMaterial } from "./dockerEndpoint";
 import { parseTlsMaterial } from "./proxySettings";
 import { SettingsInput } from "./settings";
 import * as validate from "./validation";
@@ -13,6 +14,10 @@ export interface GatewayArgsFromConfig extends SettingsInput {
   /** nginx's TLS certificate chain and key (PEM), read as secrets. */
   readonly tlsCertificate?: pulumi.Output<string>;
   readonly tlsKey?: pulumi.Output<string>;
+  /** A tcp:// Docker engine's TLS: the CA, the client certificate and its key (PEM), read as secrets. */
+  readonly dockerTlsCa?: pulumi.Output<string>;
+  readonly dockerTlsCert?: pulumi.Output<string>;
+  readonly dockerTlsKey?: pulumi.Output<string>;
 }
 
 /** How each stack setting is written in `Pulumi.<stack>.yaml`. */
@@ -34,6 +39,10 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   publicUrl: { kind: "string" },
   dockerHost: { kind: "string" },
   dockerSshOpts: { kind: "json" },
+  dockerSshHostKey: { kind: "string" },
+  dockerTlsCa: { kind: "string", secret: true },
+  dockerTlsCert: { kind: "string", secret: true },
+  dockerTlsKey: { kind: "string", secret: true },
   litellmImage: { kind: "string" },
   openWebuiImage: { kind: "string" },
   postgresImage: { kind: "string" },
@@ -123,12 +132,24 @@ export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<str
     }
     values[key] = parse(key, raw, declaration);
   }
-  const { masterKey, providerApiKeys: rawProviderKeys, apiKeyValues: rawKeyValues, tlsCertificate, tlsKey, ...plain } = values;
+  const {
+    masterKey,
+    providerApiKeys: rawProviderKeys,
+    apiKeyValues: rawKeyValues,
+    tlsCertificate,
+    tlsKey,
+    dockerTlsCa,
+    dockerTlsCert,
+    dockerTlsKey,
+    ...plain
+  } = values;
   if (masterKey !== undefined) {
     validate.masterKey("masterKey", String(masterKey));
   }
   // The certificate and key are parsed here, while they are still plain strings; the Gateway checks that TLS has both.
   parseTlsMaterial(typeof plain.domain === "string" ? validate.hostName("domain", plain.domain) : undefined, tlsCertificate, tlsKey);
+  // Likewise the Docker engine's TLS material; the Gateway checks it against dockerHost.
+  parseDockerTlsMaterial({ ca: dockerTlsCa, cert: dockerTlsCert, key: dockerTlsKey });
   if (rawKeyValues !== undefined) {
     // Values are checked here, while they are still plain; the Gateway checks the names.
     suppliedKeyValues("apiKeyValues", rawKeyValues);
@@ -138,6 +159,9 @@ export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<str
     ...(masterKey !== undefined ? { masterKey: pulumi.secret(String(masterKey)) } : {}),
     ...(tlsCertificate !== undefined ? { tlsCertificate: pulumi.secret(String(tlsCertificate)) } : {}),
     ...(tlsKey !== undefined ? { tlsKey: pulumi.secret(String(tlsKey)) } : {}),
+    ...(dockerTlsCa !== undefined ? { dockerTlsCa: pulumi.secret(String(dockerTlsCa)) } : {}),
+    ...(dockerTlsCert !== undefined ? { dockerTlsCert: pulumi.secret(String(dockerTlsCert)) } : {}),
+    ...(dockerTlsKey !== undefined ? { dockerTlsKey: pulumi.secret(String(dockerTlsKey)) } : {}),
     ...(rawProviderKeys !== undefined
       ? { providerApiKeys: secretMap("providerApiKeys", rawProviderKeys, "environment variable name to API key") }
       : {}),

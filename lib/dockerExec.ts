@@ -1,8 +1,10 @@
 /**
  * Runs a command inside a container through the Docker Engine API, with stdin, the way
  * `docker exec -i` does, but without a Docker CLI on this machine: it reaches the engine on the
- * same endpoint the docker provider uses (unix socket, tcp, or ssh:// through the local ssh client
- * and `docker system dial-stdio` on the host, which is what the provider itself does).
+ * same endpoint the docker provider uses (unix socket, tcp with TLS, or ssh:// through the local
+ * ssh client and `docker system dial-stdio` on the host, which is what the provider itself does),
+ * authenticated the same way: the engine's TLS certificate checked against the given CA with the
+ * client certificate presented, or the ssh host's key checked against the pinned one.
  *
  * Plain functions over Node built-ins only: the key registration's dynamic provider captures them,
  * and Pulumi serializes them by value into the stack's state.
@@ -10,14 +12,46 @@
 import { spawn } from "child_process";
 import * as http from "http";
 import * as net from "net";
+import * as tls from "tls";
 import { Duplex } from "stream";
-import { parseDockerHost } from "./dockerHost";
+import { isLoopbackHost, parseDockerHost, pinnedSshOptions, sshKeyFingerprint } from "./dockerHost";
+
+/** PEM material for a tcp:// engine with TLS: the CA its certificate must chain to, and our client certificate and key. */
+export interface DockerTlsMaterial {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface DockerEndpoint {
   /** unix:///path, tcp://host:port or ssh://user@host[:port]. */
   readonly host: string;
-  /** Extra ssh options for an ssh:// host. */
+  /** Extra ssh options for an ssh:// host (allow-listed by validation). */
   readonly sshOpts?: readonly string[];
+  /** The ssh host's public key, `<type> <base64>`: the only key accepted for an ssh:// host. */
+  readonly sshHostKey?: string;
+  /** TLS material for a tcp:// host; without it only a loopback tcp:// host is spoken to. */
+  readonly tls?: DockerTlsMaterial;
+}
+
+/** How a dynamic provider keeps its endpoint in its inputs and state (dockerTls secret). */
+export interface EndpointState {
+  readonly dockerHost: string;
+  readonly sshOpts: string[];
+  readonly sshHostKey?: string;
+  readonly dockerTls?: DockerTlsMaterial;
+}
+
+export function endpointOf(state: EndpointState): DockerEndpoint {
+  return { host: state.dockerHost, sshOpts: state.sshOpts, sshHostKey: state.sshHostKey, tls: state.dockerTls };
+}
+
+/**
+ * The endpoint as part of a step's declaration: a changed host, key or TLS material is an update
+ * (stored for the next run and for destroy) without connecting first.
+ */
+export function endpointDeclaration(state: EndpointState): unknown[] {
+  return [state.dockerHost, state.sshOpts, state.sshHostKey, state.dockerTls];
 }
 
 export interface ExecResult {
@@ -34,6 +68,104 @@ export interface ExecResult {
  */
 export const CLIENT_API_VERSION = "1.51";
 
+/**
+ * The ssh arguments for an ssh:// endpoint, in the docker provider's order (docker/cli connhelper:
+ * `-l user -p port <sshOpts> -- host <command>`): the pinned-key options first, so that ssh, which
+ * keeps the first value it reads for an option, lets neither the user's options nor ssh_config
+ * override them.
+ */
+export function sshArgs(endpoint: DockerEndpoint, command: readonly string[]): string[] {
+  const parts = parseDockerHost(endpoint.host);
+  if (parts?.kind !== "ssh") {
+    throw new Error(`not an ssh:// Docker host: ${endpoint.host}`);
+  }
+  if (!endpoint.sshHostKey) {
+    throw new Error(`refusing to connect to ${endpoint.host} without a pinned host key (dockerSshHostKey)`);
+  }
+  return [
+    "-l",
+    parts.user,
+    ...(parts.port ? ["-p", parts.port] : []),
+    ...pinnedSshOptions(endpoint.sshHostKey),
+    ...(endpoint.sshOpts ?? []),
+    "--",
+    parts.host,
+    ...command,
+  ];
+}
+
+/**
+ * ssh's failure in one line: for a host key that is not the pinned one, which host offered which
+ * key (ssh prints the offered key's fingerprint when it differs from the known one), else ssh's own
+ * last words.
+ */
+export function sshFailure(endpoint: DockerEndpoint, exitCode: number, stderr: string): string {
+  const [type, blob] = (endpoint.sshHostKey ?? "").split(" ");
+  const pinned = `the key pinned in dockerSshHostKey (${type} ${blob ? sshKeyFingerprint(blob) : "none"})`;
+  const offered = /The fingerprint for the (\S+) key sent by the remote host is\s+(SHA256:[A-Za-z0-9+/=]+)/.exec(stderr);
+  if (offered) {
+    return (
+      `ssh host key verification failed for ${endpoint.host}: the host offered the ${offered[1]} key ${offered[2]}, ` +
+      `not ${pinned}. Refusing to connect: this may be another machine. If the host's key was changed on ` +
+      `purpose, set dockerSshHostKey to its new public key (on the host: cat /etc/ssh/ssh_host_*_key.pub).`
+    );
+  }
+  const noType = /no matching host key type found\. Their offer: (\S+)/.exec(stderr);
+  if (noType) {
+    return (
+      `ssh host key verification failed for ${endpoint.host}: the host has no ${type} key (it offers ${noType[1]}), ` +
+      `so it cannot be ${pinned}. Refusing to connect; set dockerSshHostKey to the host's own public key.`
+    );
+  }
+  const said = stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-5)
+    .join(" / ");
+  return `ssh to ${endpoint.host} failed (exit ${exitCode}): ${said || "no message"}`;
+}
+
+/** A Duplex over ssh's stdio, which ends only after ssh exited, so that ssh's failure is what callers see. */
+function sshConnection(endpoint: DockerEndpoint): Duplex {
+  const child = spawn("ssh", sshArgs(endpoint, ["docker", "system", "dial-stdio"]), { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const duplex = new Duplex({
+    read() {
+      child.stdout.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      // A write to a dead ssh fails with EPIPE; its exit (below) says why, so that is reported instead.
+      child.stdin.write(chunk, () => callback());
+    },
+    final(callback) {
+      child.stdin.end(() => callback());
+    },
+    destroy(error, callback) {
+      child.kill();
+      callback(error);
+    },
+  });
+  child.stdin.on("error", () => undefined);
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (!duplex.push(chunk)) {
+      child.stdout.pause();
+    }
+  });
+  // The end of the stream waits for ssh to exit: an HTTP client that saw EOF first would report
+  // "socket hang up" and lose ssh's reason ("Host key verification failed").
+  child.on("close", (code) => {
+    if (code === 0) {
+      duplex.push(null);
+    } else if (code !== null) {
+      duplex.destroy(new Error(sshFailure(endpoint, code, stderr)));
+    }
+  });
+  child.on("error", (e) => duplex.destroy(new Error(`cannot run ssh for ${endpoint.host}: ${e.message}`)));
+  return duplex;
+}
+
 /** A fresh connection to the Docker engine. */
 export function dockerConnection(endpoint: DockerEndpoint): Duplex {
   const parts = parseDockerHost(endpoint.host);
@@ -41,33 +173,27 @@ export function dockerConnection(endpoint: DockerEndpoint): Duplex {
     return net.connect(parts.path);
   }
   if (parts?.kind === "tcp") {
+    if (endpoint.tls) {
+      return tls.connect({
+        host: parts.host,
+        port: Number(parts.port),
+        ca: endpoint.tls.ca,
+        cert: endpoint.tls.cert,
+        key: endpoint.tls.key,
+        // SNI takes names only; an IP address is still checked against the certificate's IP SANs.
+        ...(net.isIP(parts.host) ? {} : { servername: parts.host }),
+      });
+    }
+    // A plain tcp:// engine is an unauthenticated root API, and the exec carries the master key.
+    if (!isLoopbackHost(parts.host)) {
+      throw new Error(
+        `refusing plain tcp:// to ${endpoint.host}: a remote Docker engine needs TLS (dockerTlsCa, dockerTlsCert, dockerTlsKey)`,
+      );
+    }
     return net.connect(Number(parts.port), parts.host);
   }
   if (parts?.kind === "ssh") {
-    const destination = `${parts.user}@${parts.host}`;
-    const args = [
-      ...(endpoint.sshOpts ?? []),
-      ...(parts.port ? ["-p", parts.port] : []),
-      "-o",
-      "BatchMode=yes",
-      destination,
-      "--",
-      "docker",
-      "system",
-      "dial-stdio",
-    ];
-    const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-    let sshErrors = "";
-    child.stderr.on("data", (chunk: Buffer) => (sshErrors += chunk.toString()));
-    const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin });
-    child.on("exit", (code) => {
-      if (code !== 0 && code !== null) {
-        duplex.destroy(new Error(`ssh to ${destination} failed (exit ${code}): ${sshErrors.trim()}`));
-      }
-    });
-    child.on("error", (e) => duplex.destroy(new Error(`cannot run ssh for ${endpoint.host}: ${e.message}`)));
-    duplex.on("close", () => child.kill());
-    return duplex;
+    return sshConnection(endpoint);
   }
   throw new Error(`unsupported Docker host ${endpoint.host}`);
 }

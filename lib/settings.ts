@@ -1,5 +1,6 @@
 import { BUDGET_NAMES, BudgetName, PROFILE_NAMES, ProfileName } from "../profiles";
-import { remoteDockerHost } from "./dockerHost";
+import { parseDockerHost, remoteDockerHost } from "./dockerHost";
+import { sshHostKey, sshOptions } from "./dockerEndpoint";
 import { SettingError, shown } from "./errors";
 import * as validate from "./validation";
 import { ModelSpec } from "./validation";
@@ -59,8 +60,13 @@ export interface SettingsInput extends ProxySettingsInput {
   readonly publicUrl?: string;
   /** Docker endpoint. Default "unix:///var/run/docker.sock". */
   readonly dockerHost?: string;
-  /** Extra ssh options for an ssh:// Docker host. Default none. */
+  /** Extra ssh options for an ssh:// Docker host, from an allow-list (key file, timeouts, ProxyJump, ...). Default none. */
   readonly dockerSshOpts?: readonly string[];
+  /**
+   * The ssh:// Docker host's public key (`ssh-ed25519 AAAA...`, or its known_hosts line): the only
+   * key ssh accepts for it. Required with an ssh:// dockerHost; no default.
+   */
+  readonly dockerSshHostKey?: string;
   /** LiteLLM image, pinned to a version or digest. Default "ghcr.io/berriai/litellm:v1.110.1". */
   readonly litellmImage?: string;
   /** Open WebUI image, pinned. Default "ghcr.io/open-webui/open-webui:v0.11.4". */
@@ -99,6 +105,8 @@ export interface GatewaySettings {
   readonly publicUrl: string;
   readonly dockerHost: string;
   readonly dockerSshOpts: readonly string[];
+  /** `<type> <base64>` of the ssh host's pinned key; undefined unless dockerHost is ssh://. */
+  readonly dockerSshHostKey: string | undefined;
   readonly images: ImageSet;
   readonly models: readonly ModelSpec[];
   readonly adminUsername: string;
@@ -139,14 +147,32 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     throw new SettingError("adminPort", shown(adminPort), `must differ from httpPort (${httpPort})`);
   }
   const dockerHost = validate.dockerHost("dockerHost", input.dockerHost ?? DEFAULTS.dockerHost);
-  const dockerSshOpts = validate.stringList("dockerSshOpts", input.dockerSshOpts ?? DEFAULTS.dockerSshOpts);
-  if (dockerSshOpts.length > 0 && !dockerHost.startsWith("ssh://")) {
+  const overSsh = parseDockerHost(dockerHost)?.kind === "ssh";
+  const dockerSshOpts = sshOptions("dockerSshOpts", input.dockerSshOpts ?? DEFAULTS.dockerSshOpts);
+  if (dockerSshOpts.length > 0 && !overSsh) {
     throw new SettingError(
       "dockerSshOpts",
       shown(dockerSshOpts),
       `only applies to an ssh:// dockerHost (dockerHost is ${shown(dockerHost)})`,
     );
   }
+  if (input.dockerSshHostKey !== undefined && !overSsh) {
+    throw new SettingError(
+      "dockerSshHostKey",
+      shown(input.dockerSshHostKey),
+      `only applies to an ssh:// dockerHost (dockerHost is ${shown(dockerHost)})`,
+    );
+  }
+  // Required rather than learnt on first use: whoever answers at that address first would be
+  // trusted with the master key and every container's secrets.
+  if (overSsh && input.dockerSshHostKey === undefined) {
+    throw new SettingError(
+      "dockerSshHostKey",
+      shown(undefined),
+      `is required with an ssh:// dockerHost: the host's public key, which is the only one ssh will accept (on the host: cat /etc/ssh/ssh_host_ed25519_key.pub; or here, from a known_hosts you trust: ssh-keygen -F ${remoteDockerHost(dockerHost)})`,
+    );
+  }
+  const dockerSshHostKey = overSsh ? sshHostKey("dockerSshHostKey", input.dockerSshHostKey) : undefined;
   const images: ImageSet = {
     litellm: validate.pinnedImage("litellmImage", input.litellmImage ?? DEFAULTS.images.litellm),
     openWebui: validate.pinnedImage("openWebuiImage", input.openWebuiImage ?? DEFAULTS.images.openWebui),
@@ -188,6 +214,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     publicUrl,
     dockerHost,
     dockerSshOpts,
+    dockerSshHostKey,
     images,
     models,
     adminUsername: validate.username("adminUsername", input.adminUsername ?? DEFAULTS.adminUsername),

@@ -483,24 +483,45 @@ export function positiveInteger(key: string, value: unknown, unit: string, max: 
   throw new SettingError(key, shown(value), `must be a positive whole number of ${unit}, at most ${max}`);
 }
 
+/** How messages about a PEM setting name what belongs there (nginx's certificate, or the Docker engine's TLS). */
+export interface PemNames {
+  /** What the certificate setting holds, e.g. "a PEM certificate chain". */
+  readonly noun: string;
+  /** An example of it, e.g. "Let's Encrypt's fullchain.pem". */
+  readonly example: string;
+  /** The certificate, as named when a key was given instead. */
+  readonly certificate: string;
+  /** The setting the key goes in. */
+  readonly keySetting: string;
+  /** Who reads the key. */
+  readonly reader: string;
+  /** An example of the key. */
+  readonly keyExample: string;
+}
+
+const NGINX_PEM: PemNames = {
+  noun: "a PEM certificate chain",
+  example: "Let's Encrypt's fullchain.pem",
+  certificate: "the certificate chain (fullchain.pem)",
+  keySetting: "tlsKey",
+  reader: "nginx",
+  keyExample: "Let's Encrypt's privkey.pem",
+};
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * A PEM certificate chain, leaf first (Let's Encrypt's fullchain.pem). Every block must parse as
  * X.509 (Node's crypto.X509Certificate); the value is secret config and is never shown.
  */
-export function pemCertificateChain(key: string, value: string): X509Certificate[] {
+export function pemCertificateChain(key: string, value: string, what: PemNames = NGINX_PEM): X509Certificate[] {
   const shownValue = shownSecret(value);
   if (/PRIVATE KEY-----/.test(value)) {
-    throw new SettingError(key, shownValue, "holds a private key; give the certificate chain (fullchain.pem) here and the key in tlsKey");
+    throw new SettingError(key, shownValue, `holds a private key; give ${what.certificate} here and the key in ${what.keySetting}`);
   }
   const blocks = value.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) {
-    throw new SettingError(
-      key,
-      shownValue,
-      "must be a PEM certificate chain (BEGIN CERTIFICATE blocks), e.g. Let's Encrypt's fullchain.pem",
-    );
+    throw new SettingError(key, shownValue, `must be ${what.noun} (BEGIN CERTIFICATE blocks), e.g. ${what.example}`);
   }
   return blocks.map((block, index) => {
     try {
@@ -512,13 +533,13 @@ export function pemCertificateChain(key: string, value: string): X509Certificate
 }
 
 /** An unencrypted PEM private key (Let's Encrypt's privkey.pem); secret, never shown. */
-export function pemPrivateKey(key: string, value: string): KeyObject {
+export function pemPrivateKey(key: string, value: string, what: PemNames = NGINX_PEM): KeyObject {
   const shownValue = shownSecret(value);
   if (/ENCRYPTED/.test(value)) {
-    throw new SettingError(key, shownValue, "is encrypted; nginx needs the unencrypted PEM key (e.g. Let's Encrypt's privkey.pem)");
+    throw new SettingError(key, shownValue, `is encrypted; ${what.reader} needs the unencrypted PEM key (e.g. ${what.keyExample})`);
   }
   if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(value)) {
-    throw new SettingError(key, shownValue, "must be a PEM private key (a BEGIN PRIVATE KEY block), e.g. Let's Encrypt's privkey.pem");
+    throw new SettingError(key, shownValue, `must be a PEM private key (a BEGIN PRIVATE KEY block), e.g. ${what.keyExample}`);
   }
   try {
     return createPrivateKey(value);

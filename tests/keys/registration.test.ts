@@ -169,16 +169,9 @@ except urllib.error.HTTPError as e:
       const viaSsh: KeyRegistrationState = {
         ...state,
         dockerHost: `ssh://root@127.0.0.1:${port}`,
-        sshOpts: [
-          "-i",
-          path.join(dir, "client_key"),
-          "-o",
-          "StrictHostKeyChecking=no",
-          "-o",
-          "UserKnownHostsFile=/dev/null",
-          "-o",
-          "LogLevel=ERROR",
-        ],
+        // The host's key pinned, as dockerSshHostKey does (tests/keys/dockerEndpoints.test.ts: refusals).
+        sshHostKey: fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" "),
+        sshOpts: ["-i", path.join(dir, "client_key")],
         keys: [...state.keys, key("gw-over-ssh")],
       };
       const result = await keyRegistrationProvider.update!("id", state as any, viaSsh);

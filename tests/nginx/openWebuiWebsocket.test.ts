@@ -15,6 +15,7 @@ import { startStub, Stub } from "../fixtures/nginx/stubServer";
 import { OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
 import { envRecord } from "../helpers/envList";
 import { describeWith } from "../helpers/requirements";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 const ADMIN = { email: "admin@example.com", password: "admin-password-for-tests" };
 
@@ -131,7 +132,10 @@ describeWith("Open WebUI's websocket through nginx, by origin", [...nginxRequire
 
   test.each<[string, SettingsInput]>([
     ["defaults (loopback bind)", {}],
-    ["every interface on an ssh:// Docker host", { bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7" }],
+    [
+      "every interface on an ssh:// Docker host",
+      { bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7", dockerSshHostKey: SSH_HOST_KEY },
+    ],
     ["a publicUrl behind a tunnel, every interface", { bindAddress: "0.0.0.0", publicUrl: "https://chat.example.com" }],
   ])("%s: every derived origin gets a Socket.IO session; foreign origins get engineio's 400", async (_name, input) => {
     const { origins, env } = gatewayEnv(input);

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram, stackConfig } from "../helpers/program";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 const SECRET_MASTER_KEY_NO_PREFIX = "zq9ZQ3vR8pL2mN7xK4wB6yT1uH5jD0cF9aS";
 
@@ -13,6 +14,12 @@ const CERT = selfSignedCertificate(["ai.example.com"]);
 const OTHER_CERT = selfSignedCertificate(["other.example.com"]);
 const TLS_ON = { tls: "true", domain: "ai.example.com" };
 const BROKEN_KEY = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+// The Docker endpoint: an ssh:// host with its pinned key, and a tcp:// engine with its TLS material.
+const OVER_SSH = { dockerHost: "ssh://deploy@gw.example.com", dockerSshHostKey: SSH_HOST_KEY };
+const DOCKER_CA = selfSignedCertificate(["docker-ca.example.com"]);
+const DOCKER_CLIENT = selfSignedCertificate(["client"]);
+const DOCKER_TLS = { dockerTlsCa: DOCKER_CA.cert, dockerTlsCert: DOCKER_CLIENT.cert, dockerTlsKey: DOCKER_CLIENT.key };
+const OVER_TLS = { dockerHost: "tcp://203.0.113.5:2376", ...DOCKER_TLS };
 
 type Row = [description: string, overrides: Record<string, string>, expected: RegExp];
 
@@ -48,6 +55,98 @@ const rows: Row[] = [
     "ssh options for a local socket",
     { dockerSshOpts: '["-i","/k"]' },
     /dockerSshOpts = \["-i","\/k"\]: only applies to an ssh:\/\/ dockerHost/,
+  ],
+  [
+    "plain tcp:// Docker engine on another machine (secrets in cleartext)",
+    { dockerHost: "tcp://203.0.113.5:2375" },
+    /dockerHost = "tcp:\/\/203.0.113.5:2375": is a plain tcp:\/\/ engine on another machine: .*set dockerTlsCa, dockerTlsCert and dockerTlsKey/,
+  ],
+  ["Docker TLS material for the local socket", DOCKER_TLS, /dockerTlsCa = \[secret\]: only applies to a tcp:\/\/ dockerHost/],
+  [
+    "Docker TLS material for an ssh:// host",
+    { ...OVER_SSH, ...DOCKER_TLS },
+    /dockerTlsCa = \[secret\]: only applies to a tcp:\/\/ dockerHost \(dockerHost is "ssh:\/\/deploy@gw.example.com"\)/,
+  ],
+  [
+    "Docker TLS without the client key",
+    { dockerHost: "tcp://203.0.113.5:2376", dockerTlsCa: DOCKER_CA.cert, dockerTlsCert: DOCKER_CLIENT.cert },
+    /dockerTlsKey = undefined: is required with dockerTlsCa and dockerTlsCert/,
+  ],
+  [
+    "Docker TLS CA that is not PEM",
+    { ...OVER_TLS, dockerTlsCa: "not a certificate" },
+    /dockerTlsCa = \[secret, 17 characters\]: must be a PEM certificate \(BEGIN CERTIFICATE blocks\)/,
+  ],
+  [
+    "Docker client key of another certificate",
+    { ...OVER_TLS, dockerTlsKey: DOCKER_CA.key },
+    /dockerTlsKey = \[secret, \d+ characters\]: does not belong to dockerTlsCert/,
+  ],
+  [
+    "Docker client key that does not parse",
+    { ...OVER_TLS, dockerTlsKey: BROKEN_KEY },
+    /dockerTlsKey = \[secret, \d+ characters\]: does not parse as a PEM private key/,
+  ],
+  [
+    "ssh Docker host without a pinned host key",
+    { dockerHost: "ssh://deploy@gw.example.com" },
+    /dockerSshHostKey = undefined: is required with an ssh:\/\/ dockerHost: .*ssh-keygen -F gw.example.com/,
+  ],
+  [
+    "ssh host key whose base64 is not a key of its type",
+    { ...OVER_SSH, dockerSshHostKey: "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ" },
+    /dockerSshHostKey = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ": does not hold a ssh-ed25519 key/,
+  ],
+  [
+    "ssh host key of a refused type (DSA)",
+    { ...OVER_SSH, dockerSshHostKey: "ssh-dss AAAAB3NzaC1kc3MAAACBAP" },
+    /dockerSshHostKey = "ssh-dss .*: must be the Docker host's ssh public key/,
+  ],
+  ["ssh host key as a CA line", { ...OVER_SSH, dockerSshHostKey: `@cert-authority * ${SSH_HOST_KEY}` }, /is a @cert-authority line/],
+  [
+    "ssh host key for the local socket",
+    { dockerSshHostKey: SSH_HOST_KEY },
+    /dockerSshHostKey = "ssh-ed25519 .*": only applies to an ssh:\/\/ dockerHost/,
+  ],
+  [
+    "ssh option that runs a command (ProxyCommand)",
+    { ...OVER_SSH, dockerSshOpts: `["-oProxyCommand=sh -c 'touch pwned-ssh; nc %h %p'"]` },
+    /dockerSshOpts = "ProxyCommand=sh -c 'touch pwned-ssh; nc %h %p'": ProxyCommand runs a local command; allowed: -i/,
+  ],
+  [
+    "ssh option that runs a command (LocalCommand, as -o Key value)",
+    { ...OVER_SSH, dockerSshOpts: '["-o","LocalCommand touch pwned"]' },
+    /dockerSshOpts = "LocalCommand touch pwned": LocalCommand runs a local command/,
+  ],
+  [
+    "ssh option that runs a command (KnownHostsCommand, any case)",
+    { ...OVER_SSH, dockerSshOpts: '["-o","knownhostscommand=/bin/sh -c id"]' },
+    /dockerSshOpts = "knownhostscommand=\/bin\/sh -c id": knownhostscommand runs a local command/,
+  ],
+  [
+    "ssh config file option -F",
+    { ...OVER_SSH, dockerSshOpts: '["-F","evil_config"]' },
+    /dockerSshOpts = "-F": -F reads another ssh config file/,
+  ],
+  [
+    "ssh host key checking turned off",
+    { ...OVER_SSH, dockerSshOpts: '["-o","StrictHostKeyChecking=no"]' },
+    /dockerSshOpts = "StrictHostKeyChecking=no": StrictHostKeyChecking must stay yes/,
+  ],
+  [
+    "ssh known_hosts replaced",
+    { ...OVER_SSH, dockerSshOpts: '["-o","UserKnownHostsFile /dev/null"]' },
+    /dockerSshOpts = "UserKnownHostsFile \/dev\/null": UserKnownHostsFile is the stack's own/,
+  ],
+  [
+    "bare argument among the ssh options",
+    { ...OVER_SSH, dockerSshOpts: '["-i","/k","other.example.com"]' },
+    /dockerSshOpts = "other.example.com": is not an ssh option or the value of the option before it/,
+  ],
+  [
+    "ProxyJump whose host is a shell command",
+    { ...OVER_SSH, dockerSshOpts: '["-J","jump;touch pwned"]' },
+    /dockerSshOpts = "jump;touch pwned": is not a value -J takes here/,
   ],
   [
     "floating LiteLLM tag",

@@ -3,6 +3,8 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { parse } from "yaml";
 import { find, plainOccurrences, ROOT, runProgram, TYPES } from "../helpers/program";
+import { pinnedSshOptions } from "../../lib/dockerHost";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 test("another program builds a gateway on a remote Docker host", async () => {
   const run = await runProgram({ stack: "prod", config: {}, program: path.join(ROOT, "tests", "fixtures", "consumerProgram.ts") });
@@ -12,8 +14,9 @@ test("another program builds a gateway on a remote Docker host", async () => {
   // One provider, for the ssh:// host, and every Docker resource goes through it.
   const providers = run.resources.filter((r) => r.type === TYPES.dockerProvider);
   // Provider configuration reaches the engine JSON-encoded.
+  // The pinned host key's options first (ssh keeps the first value of an option), then the program's.
   expect(providers.map((p) => [p.name, p.inputs.host, JSON.parse(p.inputs.sshOpts)])).toEqual([
-    ["team-gw-docker", "ssh://deploy@203.0.113.10", ["-o", "StrictHostKeyChecking=accept-new"]],
+    ["team-gw-docker", "ssh://deploy@203.0.113.10", [...pinnedSshOptions(SSH_HOST_KEY), "-i", "/home/deploy/.ssh/gateway"]],
   ]);
   for (const r of run.resources.filter((r) => r.type.startsWith("docker:"))) {
     expect(r.provider).toBe(`${providers[0].urn}::team-gw-docker-id`);

@@ -5,6 +5,7 @@
  */
 import { find, plainOccurrences, ProgramRun, runProgram, stackConfig, TYPES } from "../helpers/program";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 const CERT = selfSignedCertificate(["ai.example.com"]);
 
@@ -109,7 +110,11 @@ test("an admin listener published on a VPN address is filtered by source and its
 });
 
 test("for a remote Docker host the admin access output is the exact ssh -L command, with the provider's ssh options", async () => {
-  const r = await run({ dockerHost: "ssh://deploy@203.0.113.10:2222", dockerSshOpts: '["-i","/home/me/.ssh/gateway key"]' });
+  const r = await run({
+    dockerHost: "ssh://deploy@203.0.113.10:2222",
+    dockerSshHostKey: SSH_HOST_KEY,
+    dockerSshOpts: '["-i","/home/me/.ssh/gateway key"]',
+  });
   const o = r.outputs as any;
   expect(o.adminUiUrl).toBe("http://127.0.0.1:4001/ui");
   expect(o.adminUiAccess).toBe(

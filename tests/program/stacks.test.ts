@@ -313,7 +313,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       admin: { WEBUI_URL: env.WEBUI_URL, ENABLE_SIGNUP: false, DEFAULT_USER_ROLE: env.DEFAULT_USER_ROLE, ENABLE_COMMUNITY_SHARING: false },
     });
     expect(step.inputs.script).toContain("def reconcile(");
-    expect(step.options.additionalSecretOutputs).toEqual(["settings"]);
+    expect(step.options.additionalSecretOutputs).toEqual(["settings", "dockerTls"]);
     expect(step.dependencies).toContain(openWebui.urn);
     expect(waitsFor(run, container("nginx")).has(step.urn)).toBe(false);
   });
@@ -352,7 +352,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
       value: o.litellmMasterKey,
     });
-    expect(registration.options.additionalSecretOutputs.sort()).toEqual(["keys", "masterKey"]);
+    expect(registration.options.additionalSecretOutputs.sort()).toEqual(["dockerTls", "keys", "masterKey"]);
     // It waits for LiteLLM (created only once healthy), and nothing waits for it.
     expect(registration.dependencies).toContain(litellm.urn);
     const deps = waitsFor(run, registration);

@@ -1,6 +1,7 @@
 import { corsAllowOrigin, openWebuiOrigins, OriginInputs } from "../../lib/openWebuiOrigins";
 import { openWebuiEnv } from "../../lib/services";
 import { resolveSettings, SettingsInput } from "../../lib/settings";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 /** The origins a gateway resolved from `input` gives Open WebUI, wired as components/gateway.ts does. */
 function originsFor(input: SettingsInput, extraHosts?: string[]): string[] {
@@ -27,11 +28,16 @@ test.each<[SettingsInput, string[]]>([
   [{ bindAddress: "0.0.0.0" }, ["http://localhost:8080", "http://127.0.0.1:8080"]],
   // Every interface on an ssh:// engine: the ssh host is what users type.
   [
-    { bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7" },
+    { bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7", dockerSshHostKey: SSH_HOST_KEY },
     ["http://203.0.113.7:8080", "http://localhost:8080", "http://127.0.0.1:8080"],
   ],
   [
-    { bindAddress: "0.0.0.0", dockerHost: "ssh://deploy@gw.example.com:2222", publicUrl: "https://chat.example.com" },
+    {
+      bindAddress: "0.0.0.0",
+      dockerHost: "ssh://deploy@gw.example.com:2222",
+      publicUrl: "https://chat.example.com",
+      dockerSshHostKey: SSH_HOST_KEY,
+    },
     ["https://chat.example.com", "http://localhost:8080", "http://127.0.0.1:8080", "http://gw.example.com:8080"],
   ],
   [{ bindAddress: "10.0.0.4" }, ["http://10.0.0.4:8080"]],
@@ -67,7 +73,7 @@ function asOpenWebuiParses(value: string): string[] {
 }
 
 test("CORS_ALLOW_ORIGIN is ';'-joined with no spaces, each entry exactly a browser's Origin header", () => {
-  const origins = originsFor({ bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7" });
+  const origins = originsFor({ bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7", dockerSshHostKey: SSH_HOST_KEY });
   const env = openWebuiEnv({
     publicUrl: origins[0],
     allowedOrigins: origins,

@@ -2,6 +2,7 @@ import { DEFAULTS, resolveSettings } from "../../lib/settings";
 import { NGINX_PROXY_TIMEOUT_SECONDS, OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS, REQUEST_BUDGET_SECONDS } from "../../lib/constants";
 import { sampleOpenWebuiEnv } from "../fixtures/openWebuiEnv";
 import { toEnvList } from "../../lib/services";
+import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
 describe("resolveSettings", () => {
   test("no input gives the documented defaults", () => {
@@ -22,9 +23,9 @@ describe("resolveSettings", () => {
   test.each([
     [{ bindAddress: "0.0.0.0" }, "http://localhost:8080"],
     [{ bindAddress: "0.0.0.0", httpPort: 80 }, "http://localhost"],
-    [{ bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7" }, "http://203.0.113.7:8080"],
+    [{ bindAddress: "0.0.0.0", dockerHost: "ssh://root@203.0.113.7", dockerSshHostKey: SSH_HOST_KEY }, "http://203.0.113.7:8080"],
     [{ bindAddress: "10.0.0.4" }, "http://10.0.0.4:8080"],
-    [{ dockerHost: "ssh://root@203.0.113.7" }, "http://127.0.0.1:8080"],
+    [{ dockerHost: "ssh://root@203.0.113.7", dockerSshHostKey: SSH_HOST_KEY }, "http://127.0.0.1:8080"],
     [{ publicUrl: "https://ai.example.com/" }, "https://ai.example.com"],
     // The origin is rebuilt from its parts: lower case, the scheme's default port dropped.
     [{ publicUrl: "HTTPS://AI.Example.com:443/" }, "https://ai.example.com"],
