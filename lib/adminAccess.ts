@@ -1,5 +1,5 @@
 /** Where LiteLLM's admin UI is, and how to reach it from the machine running pulumi. */
-import { parseDockerHost } from "./dockerHost";
+import { parseDockerHost, pinnedSshOptions } from "./dockerHost";
 import { isLoopback } from "./proxySettings";
 import { GatewaySettings } from "./settings";
 import { shellQuote } from "./shellQuote";
@@ -21,10 +21,14 @@ export function adminUiAccess(settings: GatewaySettings): string {
   }
   const docker = parseDockerHost(settings.dockerHost);
   if (docker?.kind === "ssh") {
-    const port = docker.port ? ` -p ${docker.port}` : "";
-    // The same ssh options the Docker provider uses (e.g. -i <key>), quoted for a POSIX shell.
-    const opts = settings.dockerSshOpts.map((o) => ` ${shellQuote(o)}`).join("");
-    return `ssh -N -L ${settings.adminPort}:127.0.0.1:${settings.adminPort}${port}${opts} ${docker.user}@${docker.host}  # then open ${url}`;
+    const port = docker.port ? ["-p", docker.port] : [];
+    // The host key the stack pins, so the tunnel trusts only it (not ~/.ssh/known_hosts), then the
+    // same ssh options the Docker provider uses (e.g. -i <key>); all quoted for a POSIX shell.
+    // BatchMode is left out: a person may have to type a key's passphrase.
+    const pinned = settings.dockerSshHostKey ? pinnedSshOptions(settings.dockerSshHostKey) : [];
+    const interactive = pinned.filter((o, i) => o !== "BatchMode=yes" && pinned[i + 1] !== "BatchMode=yes");
+    const words = ["-N", "-L", `${settings.adminPort}:127.0.0.1:${settings.adminPort}`, ...port, ...interactive, ...settings.dockerSshOpts];
+    return `ssh ${words.map(shellQuote).join(" ")} ${docker.user}@${docker.host}  # then open ${url}`;
   }
   if (docker?.kind === "tcp") {
     return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;

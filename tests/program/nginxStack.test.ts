@@ -6,6 +6,8 @@
 import { find, plainOccurrences, ProgramRun, runProgram, stackConfig, TYPES } from "../helpers/program";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
+import { runRecorded } from "../helpers/recordedCommand";
+import { pinnedSshOptions } from "../../lib/dockerHost";
 
 const CERT = selfSignedCertificate(["ai.example.com"]);
 
@@ -117,9 +119,28 @@ test("for a remote Docker host the admin access output is the exact ssh -L comma
   });
   const o = r.outputs as any;
   expect(o.adminUiUrl).toBe("http://127.0.0.1:4001/ui");
-  expect(o.adminUiAccess).toBe(
-    "ssh -N -L 4001:127.0.0.1:4001 -p 2222 -i '/home/me/.ssh/gateway key' deploy@203.0.113.10  # then open http://127.0.0.1:4001/ui",
-  );
+  expect(o.adminUiAccess).toMatch(/^ssh .* deploy@203\.0\.113\.10 {2}# then open http:\/\/127\.0\.0\.1:4001\/ui$/);
+  // What a shell makes of the pasted command: one ssh, trusting only the pinned key (as the
+  // provider does, minus BatchMode so a passphrase can be typed), then the provider's options.
+  const { calls } = runRecorded("bash", o.adminUiAccess, "ssh");
+  const pinned = pinnedSshOptions(SSH_HOST_KEY);
+  const batch = pinned.indexOf("BatchMode=yes");
+  expect(batch).toBeGreaterThan(0);
+  expect(calls).toEqual([
+    [
+      "-N",
+      "-L",
+      "4001:127.0.0.1:4001",
+      "-p",
+      "2222",
+      ...pinned.filter((_, i) => i !== batch - 1 && i !== batch),
+      "-i",
+      "/home/me/.ssh/gateway key",
+      "deploy@203.0.113.10",
+    ],
+  ]);
+  expect(calls[0]).toContain("StrictHostKeyChecking=yes");
+  expect(calls[0]).not.toContain("BatchMode=yes");
 });
 
 test("the API rate limit and trusted proxies reach nginx.conf", async () => {

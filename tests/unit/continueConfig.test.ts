@@ -1,8 +1,5 @@
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { parse } from "yaml";
+import { runRecorded } from "../helpers/recordedCommand";
 import { apiForAgents, continueProvider, displayName, renderContinueConfig } from "../../lib/continueConfig";
 
 describe("the original's provider rules", () => {
@@ -71,35 +68,8 @@ describe("Continue.dev config", () => {
   });
 });
 
-/**
- * Runs `command` with `shell` in a scratch directory whose PATH starts with a fake `curl` that
- * records each call's arguments (NUL-separated, one file per call). Returns the calls and what
- * else appeared in the directory (a hostile value's marker file).
- */
-function runRecorded(shell: string, command: string): { calls: string[][]; strayFiles: string[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inject-curl-"));
-  try {
-    const bin = path.join(dir, "bin");
-    const calls = path.join(dir, "calls");
-    const cwd = path.join(dir, "cwd");
-    for (const d of [bin, calls, cwd]) {
-      fs.mkdirSync(d);
-    }
-    fs.writeFileSync(
-      path.join(bin, "curl"),
-      `#!/bin/sh\nout=$(mktemp "${calls}/call.XXXXXX")\nfor a in "$@"; do printf '%s\\0' "$a"; done > "$out"\n`,
-      {
-        mode: 0o755,
-      },
-    );
-    execFileSync(shell, ["-c", command], { cwd, env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir }, stdio: "pipe" });
-    return {
-      calls: fs.readdirSync(calls).map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1)),
-      strayFiles: fs.readdirSync(cwd),
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+function runRecordedCurl(shell: string, command: string): { calls: string[][]; strayFiles: string[] } {
+  return runRecorded(shell, command, "curl");
 }
 
 function intendedArgs(apiBase: string, apiKey: string, model: string): string[] {
@@ -139,7 +109,7 @@ describe("apiForAgents.exampleCurl", () => {
   ];
   test.each(["bash", "sh"])("under %s, hostile values run one curl with exactly the intended arguments", (shell) => {
     for (const [, apiBase, apiKey, model] of hostile) {
-      const { calls, strayFiles } = runRecorded(shell, apiForAgents(apiBase, apiKey, model).exampleCurl);
+      const { calls, strayFiles } = runRecordedCurl(shell, apiForAgents(apiBase, apiKey, model).exampleCurl);
       expect(strayFiles).toEqual([]);
       expect(calls).toEqual([intendedArgs(apiBase, apiKey, model)]);
     }
@@ -151,7 +121,7 @@ describe("apiForAgents.exampleCurl", () => {
       `sk-${"a1".repeat(24)}`,
       "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
     );
-    const { calls, strayFiles } = runRecorded(
+    const { calls, strayFiles } = runRecordedCurl(
       "bash",
       apiForAgents("https://ai.example.com/api/litellm/v1", `sk-${"a1".repeat(24)}`, "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0")
         .exampleCurl,
@@ -161,7 +131,7 @@ describe("apiForAgents.exampleCurl", () => {
   });
 
   test("the recording curl sees an unquoted command's injection (the check can fail)", () => {
-    const { calls, strayFiles } = runRecorded("bash", `curl -sS -d '${JSON.stringify({ model: hostile[0][3] })}'`);
+    const { calls, strayFiles } = runRecordedCurl("bash", `curl -sS -d '${JSON.stringify({ model: hostile[0][3] })}'`);
     expect(strayFiles).toEqual(["pwned2"]);
     expect(calls).toHaveLength(1);
   });
