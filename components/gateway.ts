@@ -13,6 +13,7 @@ import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
 import { PrivateNetwork } from "./network";
+import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
 import { Redis } from "./redis";
 import { GatewaySecrets } from "./secrets";
 import { VirtualKeys } from "./virtualKeys";
@@ -96,7 +97,8 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly budget: BudgetProfile;
   public readonly dockerProvider: docker.Provider;
   public readonly secrets: GatewaySecrets;
-  public readonly network: PrivateNetwork;
+  /** Backend (PostgreSQL, Redis, LiteLLM), frontend (nginx, LiteLLM, Open WebUI), egress, edge (nginx's published ports). */
+  public readonly networks: Readonly<Record<NetworkRole, PrivateNetwork>>;
   public readonly postgres: Postgres;
   /** Present when the profile runs LiteLLM with more than one worker. */
   public readonly redis?: Redis;
@@ -146,15 +148,22 @@ export class Gateway extends pulumi.ComponentResource {
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
     this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
-    this.network = new PrivateNetwork(`${name}-network`, { networkName: `${namePrefix}-net`, labels }, inGateway);
-    const networkName = this.network.name;
+    const networks = Object.fromEntries(
+      NETWORK_ROLES.map((role) => [
+        role,
+        new PrivateNetwork(`${name}-${role}`, { networkName: `${namePrefix}-${role}`, spec: NETWORKS[role], labels }, inGateway),
+      ]),
+    ) as Record<NetworkRole, PrivateNetwork>;
+    this.networks = networks;
+    const networksOf = (service: ServiceKey) =>
+      serviceNetworks(service, { openWebuiEgress: settings.openWebuiEgress }).map((role) => networks[role].name);
 
     this.postgres = new Postgres(
       `${name}-postgres`,
       {
         namePrefix,
         image: settings.images.postgres,
-        networkName,
+        networks: networksOf("postgres"),
         password: this.secrets.postgresPassword,
         profile: this.profile,
         ephemeral: settings.ephemeral,
@@ -170,7 +179,7 @@ export class Gateway extends pulumi.ComponentResource {
           {
             namePrefix,
             image: settings.images.redis,
-            networkName,
+            networks: networksOf("redis"),
             sizing: redisSizing,
             password: this.secrets.redisPassword,
             labels,
@@ -184,7 +193,7 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.litellm,
-        networkName,
+        networks: networksOf("litellm"),
         profile: this.profile,
         budget: this.budget,
         models: settings.models,
@@ -224,7 +233,7 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.openWebui,
-        networkName,
+        networks: networksOf("openWebui"),
         profile: this.profile,
         publicUrl: settings.publicUrl,
         allowedOrigins: openWebuiOrigins({
@@ -253,7 +262,7 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.nginx,
-        networkName,
+        networks: networksOf("nginx"),
         profile: this.profile,
         httpPort: settings.httpPort,
         bindAddress: settings.bindAddress,

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
 import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
@@ -12,8 +13,8 @@ export interface OpenWebuiArgs {
   readonly namePrefix: string;
   /** Pinned Open WebUI image. Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("openWebui"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Memory limit. Required. */
   readonly profile: ResourceProfile;
   /** Public origin (WEBUI_URL). Required. */
@@ -68,7 +69,9 @@ export class OpenWebui extends pulumi.ComponentResource {
       {
         containerName: `${args.namePrefix}-open-webui`,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.openWebui,
+        cpuShares: CPU_SHARES.openWebui,
         aliases: [HOSTNAMES.openWebui],
         memoryMb: args.profile.openWebui.memoryMb,
         envs: pulumi.secret(envs),

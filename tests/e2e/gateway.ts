@@ -44,7 +44,10 @@ export function names(stack: string) {
     prefix,
     container: (service: Service) => `${prefix}-${service}`,
     volumes: [`${prefix}-open-webui-data`, `${prefix}-postgres-data`],
-    network: `${prefix}-net`,
+    /** The backend network: PostgreSQL and Redis, and LiteLLM, their only client. */
+    network: `${prefix}-backend`,
+    /** Every network of the stack (lib/containerSecurity.ts NETWORK_ROLES). */
+    networks: ["backend", "frontend", "egress", "edge"].map((role) => `${prefix}-${role}`),
     label: `ai-gateway.gateway=${prefix}`,
   };
 }
@@ -129,7 +132,9 @@ export async function removeLeftovers(stack: string, options: { volumes: boolean
   if (containers.length > 0) {
     await docker(["rm", "-f", ...containers], { allowFailure: true });
   }
-  await docker(["network", "rm", n.network], { allowFailure: true });
+  for (const network of n.networks) {
+    await docker(["network", "rm", network], { allowFailure: true });
+  }
   if (options.volumes) {
     await docker(["volume", "rm", ...n.volumes], { allowFailure: true });
   }

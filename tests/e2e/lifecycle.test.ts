@@ -167,7 +167,9 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     expect(preview.stdout).toMatch(/could not ask LiteLLM whether its virtual keys are registered, so an update is planned: .*not running/);
     await stack.destroy();
     expect(await dockerObjects("container", `label=${n.label}`)).toEqual([]);
-    expect(await dockerObjects("network", `name=${n.network}`)).toEqual([]);
+    for (const network of n.networks) {
+      expect(await dockerObjects("network", `name=${network}`)).toEqual([]);
+    }
     for (const volume of n.volumes) {
       expect([volume, await volumeExists(volume)]).toEqual([volume, true]);
     }

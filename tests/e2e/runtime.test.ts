@@ -361,7 +361,7 @@ except urllib.error.HTTPError as e:
     expect(limits.stdout.trim()).toBe(`${profile.postgres.memoryMb * MB} ${profile.postgres.memoryMb * MB}`);
   });
 
-  test("PostgreSQL: the server runs as the postgres user under the start script; the privilege drop works under no-new-privileges", async () => {
+  test("PostgreSQL: the server and its start script run as the postgres user, with no capability and no-new-privileges", async () => {
     const postgres = n.container("postgres");
     const uid = (await execIn(postgres, ["id", "-u", "postgres"])).stdout.trim();
     // PID 1 is runtime/postgres-start.sh (it forwards the stop signal); the postmaster is its child.
@@ -376,6 +376,10 @@ except urllib.error.HTTPError as e:
     expect(status).toMatch(/^Name:\s+postgres$/m);
     expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(status).toMatch(/^CapBnd:\s+0{16}$/m);
+    const startScript = (await execIn(postgres, ["cat", "/proc/1/status"])).stdout;
+    expect(startScript).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
   });
 
   test("nginx publishes the public listener on bindAddress (not loopback) and the admin one on 127.0.0.1 only, the health port not at all", async () => {

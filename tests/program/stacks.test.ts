@@ -13,6 +13,14 @@ import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stack
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
 const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
 type Service = (typeof SERVICES)[number] | "redis";
+/** Written out rather than computed, so a change to lib/containerSecurity.ts has to change this too. */
+const NETWORKS_OF: Record<Service, string[]> = {
+  postgres: ["backend"],
+  redis: ["backend"],
+  litellm: ["backend", "frontend", "egress"],
+  "open-webui": ["frontend"],
+  nginx: ["frontend", "edge"],
+};
 
 function envMap(container: RecordedResource): Record<string, string> {
   return envRecord(container.inputs.envs as string[]);
@@ -61,7 +69,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.container)).toBe(containers);
     expect(count(TYPES.image)).toBe(containers);
     expect(count(TYPES.volume)).toBe(2);
-    expect(count(TYPES.network)).toBe(1);
+    expect(count(TYPES.network)).toBe(4);
     expect(count(TYPES.dockerProvider)).toBe(1);
     // Seven gateway secrets (Redis's too, on every profile), and a virtual key each for Open WebUI
     // and the default "agents" consumer.
@@ -69,10 +77,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
-    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"];
+    const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
+    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
     // ... and one each: key registration, Open WebUI settings step.
-    expect(run.resources).toHaveLength(2 * containers + 2 + 1 + 1 + 9 + 1 + 1 + components.length);
+    expect(run.resources).toHaveLength(2 * containers + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -89,15 +98,28 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
     expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
     const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
-    expect(dockerResources.length).toBe(2 * services.length + 2 + 1);
+    expect(dockerResources.length).toBe(2 * services.length + 2 + 4);
     for (const r of dockerResources) {
       expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
     }
   });
 
+  test("PostgreSQL and Redis sit on an internal network, nginx on the frontend and an edge without NAT, only LiteLLM on the egress", () => {
+    const network = (role: string) => find(run, TYPES.network, `-${role}-network`).inputs;
+    expect(["backend", "frontend", "egress", "edge"].map((role) => network(role).internal)).toEqual([true, true, false, false]);
+    expect(network("edge").options).toEqual({ "com.docker.network.bridge.enable_ip_masquerade": "false" });
+    expect(network("backend").options).toBeUndefined();
+    const members = (role: string) =>
+      services.filter((s) => container(s).inputs.networksAdvanced.some((n: any) => n.name === `${prefix}-${role}`));
+    expect(members("egress")).toEqual(["litellm"]);
+    expect(members("edge")).toEqual(["nginx"]);
+  });
+
   test("Docker names are derived from the stack, so stacks coexist on one host", () => {
     expect(services.map((s) => container(s).inputs.name)).toEqual(services.map((s) => `${prefix}-${s}`));
-    expect(find(run, TYPES.network, "-network").inputs.name).toBe(`${prefix}-net`);
+    for (const role of ["backend", "frontend", "egress", "edge"]) {
+      expect(find(run, TYPES.network, `-${role}-network`).inputs.name).toBe(`${prefix}-${role}`);
+    }
     expect(run.resources.filter((r) => r.type === TYPES.volume).map((r) => r.inputs.name)).toEqual(
       expect.arrayContaining([`${prefix}-postgres-data`, `${prefix}-open-webui-data`]),
     );
@@ -116,7 +138,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.securityOpts).toEqual(["no-new-privileges=true"]);
     expect(i.memorySwap).toBe(i.memory);
     expect(i.networkMode).toBe("bridge");
-    expect(i.networksAdvanced).toEqual([{ name: `${prefix}-net`, aliases: [service] }]);
+    expect(i.networksAdvanced).toEqual(NETWORKS_OF[service].map((role) => ({ name: `${prefix}-${role}`, aliases: [service] })));
+    expect(i.capabilities.drops).toEqual(["ALL"]);
+    expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
+    expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
+    expect(i.cpuShares).toBe({ nginx: 2048, litellm: 2048, postgres: 1024, redis: 1024, "open-webui": 512 }[service]);
     expect(i.entrypoints).toBeUndefined();
     expect(i.wait).toBe(true);
     for (const field of ["interval", "timeout", "startPeriod"]) {
@@ -466,4 +492,17 @@ test("an ephemeral stack's volumes are deleted with it", async () => {
   const volumes = run.resources.filter((r) => r.type === TYPES.volume);
   expect(volumes).toHaveLength(2);
   expect(volumes.every((v) => !v.options.retainOnDelete)).toBe(true);
+});
+
+test("openWebuiEgress: true puts Open WebUI on the egress network too, and changes nothing else", async () => {
+  const base = stackConfig("medium");
+  const run = await runProgram({ stack: "medium", config: { ...base, "ai-gateway:openWebuiEgress": "true" } });
+  if (run.error) {
+    throw run.error;
+  }
+  const networksOf = (service: string) =>
+    find(run, TYPES.container, `-${service}`).inputs.networksAdvanced.map((n: { name: string }) => n.name);
+  expect(networksOf("open-webui")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-egress"]);
+  expect(networksOf("postgres")).toEqual(["ai-gateway-medium-backend"]);
+  expect(networksOf("nginx")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-edge"]);
 });
