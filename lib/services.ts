@@ -21,6 +21,7 @@ import {
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
 import { corsAllowOrigin } from "./openWebuiOrigins";
 import { LITELLM_REDIS_PASSWORD_ENV } from "./redisConfig";
+import { scramSha256Verifier } from "./scram";
 
 /**
  * The container's command: runtime/postgres-start.sh, which starts the server through the image's
@@ -61,9 +62,17 @@ export function postgresHealthcheck(): HealthcheckSpec {
   };
 }
 
-/** The official image creates this role and database on first initialisation of an empty volume. */
+/**
+ * The official image creates this role and database on first initialisation of an empty volume;
+ * runtime/postgres-start.sh gives the role the password on every start through its SCRAM verifier.
+ */
 export function postgresEnv(password: string): string[] {
-  return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
+  return toEnvList({
+    POSTGRES_DB: POSTGRES_DB,
+    POSTGRES_USER: POSTGRES_USER,
+    POSTGRES_PASSWORD: password,
+    AI_GATEWAY_ROLE_PASSWORD_SCRAM: scramSha256Verifier(password),
+  });
 }
 
 /** The official image's entrypoint runs `redis-server` as the redis user with the uploaded config. */
