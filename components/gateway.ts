@@ -234,6 +234,7 @@ export class Gateway extends pulumi.ComponentResource {
         namePrefix,
         image: settings.images.openWebui,
         networks: networksOf("openWebui"),
+        internetAccess: settings.openWebuiEgress,
         profile: this.profile,
         publicUrl: settings.publicUrl,
         allowedOrigins: openWebuiOrigins({

@@ -31,6 +31,8 @@ export interface OpenWebuiArgs {
   /** Docker endpoint of the host Open WebUI runs on (the settings step execs in its container). Required. */
   readonly dockerHost: string;
   readonly dockerSshOpts?: readonly string[];
+  /** Whether one of `networks` leads to the internet (sets OFFLINE_MODE when not). Default false. */
+  readonly internetAccess?: boolean;
   /** Delete the data volume with the stack (preview stacks). Default false: the volume is kept. */
   readonly ephemeral?: boolean;
   /** Labels on the container. Default none. */
@@ -61,6 +63,7 @@ export class OpenWebui extends pulumi.ComponentResource {
         secretKey,
         adminEmail: args.adminEmail,
         adminPassword,
+        internetAccess: args.internetAccess ?? false,
       }),
     );
 

@@ -184,6 +184,8 @@ export interface OpenWebuiEnvInput {
   readonly secretKey: string;
   readonly adminEmail: string;
   readonly adminPassword: string;
+  /** Whether its networks lead to the internet; without, it is told so (OFFLINE_MODE). Default false. */
+  readonly internetAccess?: boolean;
 }
 
 /** Open WebUI's URL of LiteLLM, on the private network. */
@@ -251,6 +253,9 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     DATABASE_POOL_SIZE: "8",
     // No Hugging Face round trip on every start; the bundled model is used.
     RAG_EMBEDDING_MODEL_AUTO_UPDATE: "False",
+    // Without a way out (openWebuiEgress), Open WebUI 0.11.4 is told so: Hugging Face offline, no
+    // model auto-updates, no version check (env.py, config.py), instead of each call timing out.
+    ...(input.internetAccess ? {} : { OFFLINE_MODE: "True" }),
   };
   return toEnvList(env);
 }

@@ -505,4 +505,8 @@ test("openWebuiEgress: true puts Open WebUI on the egress network too, and chang
   expect(networksOf("open-webui")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-egress"]);
   expect(networksOf("postgres")).toEqual(["ai-gateway-medium-backend"]);
   expect(networksOf("nginx")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-edge"]);
+  // Told it is online; by default (no egress) it is told it is offline.
+  expect(envMap(find(run, TYPES.container, "-open-webui")).OFFLINE_MODE).toBeUndefined();
+  const byDefault = await runProgram({ stack: "medium" });
+  expect(envMap(find(byDefault, TYPES.container, "-open-webui")).OFFLINE_MODE).toBe("True");
 });
