@@ -13,6 +13,7 @@ import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
 import { PrivateNetwork } from "./network";
+import { ContainerPidsLimit } from "./containerPidsLimit";
 import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
 import { Redis } from "./redis";
 import { GatewaySecrets } from "./secrets";
@@ -276,6 +277,28 @@ export class Gateway extends pulumi.ComponentResource {
       },
       inGateway,
     );
+
+    // The docker provider has no pids limit: each container gets its own once it exists.
+    const pidsLimits: [string, docker.Container, number][] = [
+      ["postgres", this.postgres.container, this.profile.postgres.pidsLimit],
+      ["litellm", this.litellm.container, this.profile.litellm.pidsLimit],
+      ["open-webui", this.openWebui.container, this.profile.openWebui.pidsLimit],
+      ["nginx", this.nginx.container, this.profile.nginx.pidsLimit],
+      ...(this.redis && redisSizing ? [["redis", this.redis.container, redisSizing.pidsLimit] as [string, docker.Container, number]] : []),
+    ];
+    for (const [service, container, pidsLimit] of pidsLimits) {
+      new ContainerPidsLimit(
+        `${name}-${service}-pids`,
+        {
+          dockerHost: settings.dockerHost,
+          sshOpts: settings.dockerSshOpts,
+          container: container.name,
+          containerId: container.id,
+          pidsLimit,
+        },
+        { parent: this },
+      );
+    }
 
     this.openWebuiUrl = `${settings.publicUrl}/`;
     this.apiBaseUrl = `${settings.publicUrl}/api/litellm/v1`;

@@ -11,6 +11,7 @@ import * as path from "path";
 import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE } from "../../lib/nginxConf";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { ROOT } from "../helpers/program";
+import { PROFILES } from "../../profiles";
 import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
 import {
   allHealthy,
@@ -174,14 +175,40 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
         expected[service].shares,
       ]);
     }
+    // Pids limits from the profile, set by the pids-limit steps, and enforced: threads stop short of nginx's 64.
+    const profile = PROFILES.medium;
+    const pidsLimits = {
+      postgres: profile.postgres.pidsLimit,
+      redis: profile.redis!.pidsLimit,
+      litellm: profile.litellm.pidsLimit,
+      "open-webui": profile.openWebui.pidsLimit,
+      nginx: profile.nginx.pidsLimit,
+    };
+    for (const service of SERVICES) {
+      expect([service, (await inspect(n.container(service))).HostConfig.PidsLimit]).toEqual([service, pidsLimits[service]]);
+    }
+    const threads = await dockerExec(n.container("nginx"), [
+      "python3",
+      "-c",
+      "import threading, time\nn = 0\ntry:\n    while n < 1000:\n        threading.Thread(target=time.sleep, args=(10,), daemon=True).start()\n        n += 1\nexcept RuntimeError:\n    pass\nprint(n)",
+    ]);
+    expect(Number(threads.trim())).toBeGreaterThan(0);
+    expect(Number(threads.trim())).toBeLessThan(64);
     // nginx's workers run as user nginx, with nothing.
     const workers = await dockerExec(n.container("nginx"), [
       "sh",
       "-c",
-      'for p in /proc/[0-9]*; do grep -q "^PPid:[[:space:]]*1$" $p/status && grep -E "^(Uid|CapEff):" $p/status; done',
+      'for p in /proc/[0-9]*; do if grep -q "^PPid:[[:space:]]*1$" $p/status; then grep -E "^(Uid|CapEff):" $p/status; fi; done',
     ]);
     expect(workers).toMatch(/^CapEff:\s+0{16}$/m);
     expect(workers).not.toMatch(/^Uid:\s+0\s/m);
+  });
+
+  test("a pids limit changed by hand shows in the next preview, and the next up puts it back", async () => {
+    await docker(["update", "--pids-limit", "500", n.container("nginx")]);
+    expect(changes(await stack.previewSteps())).toEqual(["update ContainerPidsLimit ai-gateway-nginx-pids"]);
+    expect(changes((await stack.up()).steps)).toEqual(["update ContainerPidsLimit ai-gateway-nginx-pids"]);
+    expect((await inspect(n.container("nginx"))).HostConfig.PidsLimit).toBe(PROFILES.medium.nginx.pidsLimit);
   });
 
   test("networks: PostgreSQL and Redis answer LiteLLM only; nginx reaches LiteLLM and Open WebUI; only LiteLLM gets out", async () => {

@@ -168,6 +168,21 @@ const CONTAINER_WORDS: Record<string, string> = {
   Redis: "Container ai-gateway-redis",
 };
 
+/**
+ * The changes plus the pids-limit steps they bring: a new container (created or a replacement) gets
+ * its limit set again, and a deleted one's step goes with it; an in-place update keeps the container.
+ */
+export function withPidsLimits(changes: readonly string[]): string[] {
+  const steps = [...changes];
+  for (const change of changes) {
+    const m = /^(replace|create|delete) Container ai-gateway-(\S+)$/.exec(change);
+    if (m) {
+      steps.push(`${m[1] === "replace" ? "update" : m[1]} ContainerPidsLimit ai-gateway-${m[2]}-pids`);
+    }
+  }
+  return steps.sort();
+}
+
 /** "<service> and its image are added/removed": its container, image and component created or deleted. */
 const ADDED_OR_REMOVED = /(\w[\w ]*?) and its image are (added|removed)/;
 
@@ -217,5 +232,5 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
   };
   read(row[0], "replace");
   read(row[1], "update");
-  return promised.sort();
+  return withPidsLimits(promised).sort();
 }

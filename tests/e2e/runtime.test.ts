@@ -22,7 +22,7 @@ import { pollUntil, probeCommand, tcpConnect } from "../helpers/dockerEngine";
 import { PROJECT, stackConfig } from "../helpers/program";
 import { registryImages } from "../helpers/registryImages";
 import { Answer, changes, docker, inspect, request, Stack, volumeExists, Workspace } from "./harness";
-import { allHealthy, IMAGES, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys } from "./gateway";
+import { allHealthy, IMAGES, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys, withPidsLimits } from "./gateway";
 import { describeE2E } from "./requirements";
 
 const STACK = "large";
@@ -514,10 +514,9 @@ except urllib.error.HTTPError as e:
       try {
         const { steps } = await stack.up();
         replacedAt = Date.now() - startedAt;
-        expect(changes(steps)).toEqual([
-          "replace Container ai-gateway-litellm",
-          "update LitellmKeyRegistration ai-gateway-keys-registration",
-        ]);
+        expect(changes(steps)).toEqual(
+          withPidsLimits(["replace Container ai-gateway-litellm", "update LitellmKeyRegistration ai-gateway-keys-registration"]),
+        );
         const after = await inspect(litellm);
         expect(after.Id).not.toBe(oldId);
         expect(await ipOn(litellm)).not.toBe(oldIp);

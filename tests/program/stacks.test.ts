@@ -77,11 +77,12 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
+    expect(count(TYPES.pidsLimit)).toBe(containers);
     const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
     const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
     // ... and one each: key registration, Open WebUI settings step.
-    expect(run.resources).toHaveLength(2 * containers + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
+    expect(run.resources).toHaveLength(3 * containers + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -143,6 +144,12 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
     expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
     expect(i.cpuShares).toBe({ nginx: 2048, litellm: 2048, postgres: 1024, redis: 1024, "open-webui": 512 }[service]);
+    const pids = run.resources.find((r) => r.type === TYPES.pidsLimit && r.name.endsWith(`-${service}-pids`))!;
+    expect(pids.inputs.container).toBe(i.name);
+    expect(pids.inputs.pidsLimit).toBe(
+      { nginx: 64, redis: 64, postgres: 256, "open-webui": 1024, litellm: 256 + 128 * profile.litellm.workers }[service],
+    );
+    expect(pids.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
     expect(i.entrypoints).toBeUndefined();
     expect(i.wait).toBe(true);
     for (const field of ["interval", "timeout", "startPeriod"]) {
