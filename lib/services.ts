@@ -63,16 +63,14 @@ export function postgresHealthcheck(): HealthcheckSpec {
 }
 
 /**
- * The official image creates this role and database on first initialisation of an empty volume;
- * runtime/postgres-start.sh gives the role the password on every start through its SCRAM verifier.
+ * The official image creates this role and database on first initialisation of an empty volume,
+ * and runtime/postgres-start.sh gives the role the password on every start. Both are handed the
+ * password's SCRAM-SHA-256 verifier, never the password: PostgreSQL stores a verifier as given,
+ * also from initdb (which sets the password with ALTER USER), so the password itself is in no
+ * file, environment or statement of this container; only LiteLLM's DATABASE_URL holds it.
  */
 export function postgresEnv(password: string): string[] {
-  return toEnvList({
-    POSTGRES_DB: POSTGRES_DB,
-    POSTGRES_USER: POSTGRES_USER,
-    POSTGRES_PASSWORD: password,
-    AI_GATEWAY_ROLE_PASSWORD_SCRAM: scramSha256Verifier(password),
-  });
+  return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: scramSha256Verifier(password) });
 }
 
 /** The official image's entrypoint runs `redis-server` as the redis user with the uploaded config. */

@@ -4,6 +4,7 @@
  */
 import { parse } from "yaml";
 import { DEFAULTS } from "../../lib/settings";
+import { scramSha256Verifier } from "../../lib/scram";
 import { waitTimeoutSeconds } from "../../lib/healthchecks";
 import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
@@ -229,7 +230,10 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const env = envMap(pg);
     expect(env.POSTGRES_USER).toBe("litellm");
     expect(env.POSTGRES_DB).toBe("litellm");
-    expect(env.POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9]{32}$/);
+    // The password's SCRAM verifier, never the password (that is in LiteLLM's DATABASE_URL only).
+    const password = /^postgresql:\/\/litellm:([A-Za-z0-9]{32})@/.exec(envMap(container("litellm")).DATABASE_URL)![1];
+    expect(env.POSTGRES_PASSWORD).toBe(scramSha256Verifier(password));
+    expect(Object.values(env).join("\n")).not.toContain(password);
   });
 
   test("LiteLLM: args only, a single config file, generated keys, and it waits for a healthy PostgreSQL", () => {
@@ -258,7 +262,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.LITELLM_MASTER_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.LITELLM_SALT_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.LITELLM_SALT_KEY).not.toBe(env.LITELLM_MASTER_KEY);
-    expect(env.DATABASE_URL).toBe(`postgresql://litellm:${envMap(container("postgres")).POSTGRES_PASSWORD}@postgres:5432/litellm`);
+    expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/litellm:[A-Za-z0-9]{32}@postgres:5432\/litellm$/);
     expect(env.STORE_MODEL_IN_DB).toBe("True");
     expect(env.LITELLM_MODE).toBe("PRODUCTION");
     expect(env.UI_USERNAME).toBe("admin");

@@ -127,6 +127,66 @@ describeWith(
       expect(stored.stdout.trim()).toBe(scramSha256Verifier(NEW_PASSWORD));
     });
 
+    test("a new volume: initdb, given the verifier as the image's entrypoint passes POSTGRES_PASSWORD, stores it as the role's password", async () => {
+      const fresh = path.join(dir, "fresh");
+      fs.writeFileSync(path.join(dir, "verifier"), `${scramSha256Verifier(NEW_PASSWORD)}\n`);
+      execFileSync("chown", ["postgres:postgres", path.join(dir, "verifier")]);
+      const init = ns.run(
+        [
+          path.join(bin, "initdb"),
+          "-D",
+          fresh,
+          "-U",
+          POSTGRES_USER,
+          `--pwfile=${path.join(dir, "verifier")}`,
+          "--auth-host=scram-sha-256",
+          "--auth-local=trust",
+        ],
+        { user: "postgres", timeoutMs: 60000 },
+      );
+      expect(init.status).toBe(0);
+      const start = ns.run(
+        [
+          path.join(bin, "pg_ctl"),
+          "-D",
+          fresh,
+          "-l",
+          path.join(dir, "fresh.log"),
+          "-w",
+          "-o",
+          `-c listen_addresses=127.0.0.1 -c port=5433 -c unix_socket_directories=${path.join(dir, "sock")}`,
+          "start",
+        ],
+        { user: "postgres", timeoutMs: 60000 },
+      );
+      expect(start.status).toBe(0);
+      const login = (password: string) =>
+        ns.run(
+          [
+            "env",
+            `PGPASSWORD=${password}`,
+            path.join(bin, "psql"),
+            "-w",
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5433",
+            "-U",
+            POSTGRES_USER,
+            "-d",
+            "postgres",
+            "-Atc",
+            "SELECT 1",
+          ],
+          { user: "postgres" },
+        );
+      expect(login(NEW_PASSWORD).status).toBe(0);
+      // Not the verifier itself: it is not a password that logs in.
+      expect(login(scramSha256Verifier(NEW_PASSWORD)).status).not.toBe(0);
+      ns.run([path.join(bin, "pg_ctl"), "-D", fresh, "-m", "immediate", "stop"], { user: "postgres" });
+    });
+
     test("the server log, with every statement logged, holds the ALTER ROLE with the verifier and never the password", () => {
       expect(output).toMatch(/statement: ALTER ROLE CURRENT_USER WITH PASSWORD 'SCRAM-SHA-256\$4096:/);
       expect(output).not.toContain(NEW_PASSWORD);
