@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
-import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
+import { HOSTNAMES, OPEN_WEBUI_DATA_DIR, OPEN_WEBUI_SECRET_KEY_FILE } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
@@ -23,7 +23,7 @@ export interface OpenWebuiArgs {
   readonly allowedOrigins?: readonly string[];
   /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
   readonly apiKey: pulumi.Input<string>;
-  /** WEBUI_SECRET_KEY, stable across container replacements. Required. */
+  /** WEBUI_SECRET_KEY, stable across container replacements; uploaded as the image's key file. Required. */
   readonly secretKey: pulumi.Input<string>;
   /** Admin account created on first start. Required. */
   readonly adminEmail: string;
@@ -55,12 +55,11 @@ export class OpenWebui extends pulumi.ComponentResource {
 
     this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
 
-    const envs = pulumi.all([args.apiKey, args.secretKey, args.adminPassword]).apply(([apiKey, secretKey, adminPassword]) =>
+    const envs = pulumi.all([args.apiKey, args.adminPassword]).apply(([apiKey, adminPassword]) =>
       openWebuiEnv({
         publicUrl: args.publicUrl,
         allowedOrigins: args.allowedOrigins ?? [args.publicUrl],
         apiKey,
-        secretKey,
         adminEmail: args.adminEmail,
         adminPassword,
         internetAccess: args.internetAccess ?? false,
@@ -79,6 +78,9 @@ export class OpenWebui extends pulumi.ComponentResource {
         memoryMb: args.profile.openWebui.memoryMb,
         envs: pulumi.secret(envs),
         volumes: [{ volumeName: this.dataVolume.name, containerPath: OPEN_WEBUI_DATA_DIR }],
+        // Not in the environment, where `docker inspect` shows it: the image's start.sh reads this
+        // file when WEBUI_SECRET_KEY is unset (and hands it to the server); root-owned, 0600.
+        uploads: [{ file: OPEN_WEBUI_SECRET_KEY_FILE, content: pulumi.secret(args.secretKey), permissions: "0600" }],
         healthcheck: openWebuiHealthcheck(),
         labels: { ...args.labels, "ai-gateway.service": "open-webui" },
       },

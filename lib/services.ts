@@ -179,7 +179,6 @@ export interface OpenWebuiEnvInput {
   /** Every origin users open Open WebUI at (lib/openWebuiOrigins.ts), publicUrl first. */
   readonly allowedOrigins: readonly string[];
   readonly apiKey: string;
-  readonly secretKey: string;
   readonly adminEmail: string;
   readonly adminPassword: string;
   /** Whether its networks lead to the internet; without, it is told so (OFFLINE_MODE). Default false. */
@@ -225,7 +224,6 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     OPENAI_API_KEY: declared.openai.key,
     ENABLE_OPENAI_API: "True",
     ENABLE_OLLAMA_API: "False",
-    WEBUI_SECRET_KEY: input.secretKey,
     WEBUI_URL: declared.admin.WEBUI_URL,
     // Also Socket.IO's origin allow-list: a browser at any other origin loses its websocket.
     CORS_ALLOW_ORIGIN: corsAllowOrigin(input.allowedOrigins),

@@ -12,6 +12,9 @@ import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE } from "../../lib/nginxC
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { ROOT } from "../helpers/program";
 import { PROFILES } from "../../profiles";
+import { envRecord } from "../helpers/envList";
+import { OPEN_WEBUI_SECRET_KEY_FILE } from "../../lib/constants";
+import { scramSha256Verifier } from "../../lib/scram";
 import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
 import {
   allHealthy,
@@ -202,6 +205,19 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     ]);
     expect(workers).toMatch(/^CapEff:\s+0{16}$/m);
     expect(workers).not.toMatch(/^Uid:\s+0\s/m);
+  });
+
+  test("secrets out of the environments where the image offers a way: PostgreSQL holds a verifier, Open WebUI's key is a root-only file", async () => {
+    const password = decodeURIComponent(new URL(envRecord((await inspect(n.container("litellm"))).Config.Env).DATABASE_URL).password);
+    const postgres = await inspect(n.container("postgres"));
+    expect(envRecord(postgres.Config.Env).POSTGRES_PASSWORD).toBe(scramSha256Verifier(password));
+    expect(postgres.Config.Env.join("\n")).not.toContain(password);
+    const openWebui = n.container("open-webui");
+    expect((await inspect(openWebui)).Config.Env.filter((e: string) => e.startsWith("WEBUI_SECRET_KEY"))).toEqual([]);
+    expect((await dockerExec(openWebui, ["stat", "-c", "%a %u:%g", OPEN_WEBUI_SECRET_KEY_FILE])).trim()).toBe("600 0:0");
+    // The settings step signed its admin token with the key from that file (this up ran it).
+    const settingsStep = (await stack.exportState()).deployment.resources.find((r: any) => r.type.endsWith(":OpenWebuiSettings"));
+    expect(settingsStep.outputs.applied).toBeDefined();
   });
 
   test("a pids limit changed by hand shows in the next preview, and the next up puts it back", async () => {

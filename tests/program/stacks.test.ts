@@ -77,8 +77,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.password)).toBe(9);
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
-    const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     expect(count(TYPES.pidsLimit)).toBe(containers);
+    const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
     const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
@@ -144,13 +144,13 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.capabilities.drops).toEqual(["ALL"]);
     expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
     expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
-    expect(i.cpuShares).toBe({ nginx: 2048, litellm: 2048, postgres: 1024, redis: 1024, "open-webui": 512 }[service]);
     const pids = run.resources.find((r) => r.type === TYPES.pidsLimit && r.name.endsWith(`-${service}-pids`))!;
     expect(pids.inputs.container).toBe(i.name);
     expect(pids.inputs.pidsLimit).toBe(
       { nginx: 64, redis: 64, postgres: 256, "open-webui": 1024, litellm: 256 + 128 * profile.litellm.workers }[service],
     );
     expect(pids.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(i.cpuShares).toBe({ nginx: 2048, litellm: 2048, postgres: 1024, redis: 1024, "open-webui": 512 }[service]);
     expect(i.entrypoints).toBeUndefined();
     expect(i.wait).toBe(true);
     for (const field of ["interval", "timeout", "startPeriod"]) {
@@ -319,7 +319,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.OPENAI_API_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.OPENAI_API_KEY).not.toBe(master);
     expect(Object.values(env).join("\n")).not.toContain(master);
-    expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+    // The secret key is the image's key file, root-only, not an environment variable.
+    expect(env.WEBUI_SECRET_KEY).toBeUndefined();
+    expect(container("open-webui").inputs.uploads).toEqual([
+      { file: "/app/backend/.webui_secret_key", content: expect.stringMatching(/^[A-Za-z0-9]{48}$/), permissions: "0600" },
+    ]);
     expect(env.ENABLE_OLLAMA_API).toBe("False");
     expect(env.ENABLE_SIGNUP).toBe("False");
     expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
@@ -429,7 +433,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       env.LITELLM_SALT_KEY,
       env.UI_PASSWORD,
       env.OPENAI_API_KEY,
-      env.WEBUI_SECRET_KEY,
+      container("open-webui").inputs.uploads[0].content,
       env.WEBUI_ADMIN_PASSWORD,
     ];
     secrets.push((run.outputs as any).apiKeys.agents);
