@@ -17,6 +17,8 @@ import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
 import { PrivateNetwork } from "./network";
+import { ContainerPidsLimit } from "./containerPidsLimit";
+import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
 import { Redis } from "./redis";
 import { GatewaySecrets } from "./secrets";
 import { VirtualKeys } from "./virtualKeys";
@@ -135,7 +137,8 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly budget: BudgetProfile;
   public readonly dockerProvider: docker.Provider;
   public readonly secrets: GatewaySecrets;
-  public readonly network: PrivateNetwork;
+  /** Backend (PostgreSQL, Redis, LiteLLM), frontend (nginx, LiteLLM, Open WebUI), egress, edge (nginx's published ports). */
+  public readonly networks: Readonly<Record<NetworkRole, PrivateNetwork>>;
   public readonly postgres: Postgres;
   /** Present when the profile runs LiteLLM with more than one worker. */
   public readonly redis?: Redis;
@@ -197,15 +200,22 @@ export class Gateway extends pulumi.ComponentResource {
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
     this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
-    this.network = new PrivateNetwork(`${name}-network`, { networkName: `${namePrefix}-net`, labels }, inGateway);
-    const networkName = this.network.name;
+    const networks = Object.fromEntries(
+      NETWORK_ROLES.map((role) => [
+        role,
+        new PrivateNetwork(`${name}-${role}`, { networkName: `${namePrefix}-${role}`, spec: NETWORKS[role], labels }, inGateway),
+      ]),
+    ) as Record<NetworkRole, PrivateNetwork>;
+    this.networks = networks;
+    const networksOf = (service: ServiceKey) =>
+      serviceNetworks(service, { openWebuiEgress: settings.openWebuiEgress }).map((role) => networks[role].name);
 
     this.postgres = new Postgres(
       `${name}-postgres`,
       {
         namePrefix,
         image: settings.images.postgres,
-        networkName,
+        networks: networksOf("postgres"),
         password: this.secrets.postgresPassword,
         profile: this.profile,
         ephemeral: settings.ephemeral,
@@ -221,7 +231,7 @@ export class Gateway extends pulumi.ComponentResource {
           {
             namePrefix,
             image: settings.images.redis,
-            networkName,
+            networks: networksOf("redis"),
             sizing: redisSizing,
             password: this.secrets.redisPassword,
             labels,
@@ -235,7 +245,7 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.litellm,
-        networkName,
+        networks: networksOf("litellm"),
         profile: this.profile,
         budget: this.budget,
         models: settings.models,
@@ -274,7 +284,8 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.openWebui,
-        networkName,
+        networks: networksOf("openWebui"),
+        internetAccess: settings.openWebuiEgress,
         profile: this.profile,
         publicUrl: settings.publicUrl,
         allowedOrigins: openWebuiOrigins({
@@ -302,7 +313,7 @@ export class Gateway extends pulumi.ComponentResource {
       {
         namePrefix,
         image: settings.images.nginx,
-        networkName,
+        networks: networksOf("nginx"),
         profile: this.profile,
         httpPort: settings.httpPort,
         bindAddress: settings.bindAddress,
@@ -316,6 +327,28 @@ export class Gateway extends pulumi.ComponentResource {
       },
       inGateway,
     );
+
+    // The docker provider has no pids limit: each container gets its own once it exists.
+    const pidsLimits: [string, docker.Container, number][] = [
+      ["postgres", this.postgres.container, this.profile.postgres.pidsLimit],
+      ["litellm", this.litellm.container, this.profile.litellm.pidsLimit],
+      ["open-webui", this.openWebui.container, this.profile.openWebui.pidsLimit],
+      ["nginx", this.nginx.container, this.profile.nginx.pidsLimit],
+      ...(this.redis && redisSizing ? [["redis", this.redis.container, redisSizing.pidsLimit] as [string, docker.Container, number]] : []),
+    ];
+    for (const [service, container, pidsLimit] of pidsLimits) {
+      new ContainerPidsLimit(
+        `${name}-${service}-pids`,
+        {
+          dockerHost: settings.dockerHost,
+          sshOpts: settings.dockerSshOpts,
+          container: container.name,
+          containerId: container.id,
+          pidsLimit,
+        },
+        { parent: this },
+      );
+    }
 
     this.openWebuiUrl = `${settings.publicUrl}/`;
     this.apiBaseUrl = `${settings.publicUrl}/api/litellm/v1`;

@@ -11,6 +11,8 @@ export type { GatewayArgs, EffectiveProfile } from "./gateway";
 export { GatewaySecrets } from "./secrets";
 export type { GatewaySecretsArgs } from "./secrets";
 export { PrivateNetwork } from "./network";
+export { ContainerPidsLimit } from "./containerPidsLimit";
+export type { ContainerPidsLimitArgs } from "./containerPidsLimit";
 export type { PrivateNetworkArgs } from "./network";
 export { Postgres } from "./postgres";
 export type { PostgresArgs } from "./postgres";

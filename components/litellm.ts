@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
 import { HOSTNAMES, LITELLM_CONFIG_PATH, LITELLM_PORT } from "../lib/constants";
 import { renderLitellmConfig } from "../lib/litellmConfig";
 import { litellmArgs, litellmEnv, litellmHealthcheck } from "../lib/services";
@@ -12,8 +13,8 @@ export interface LitellmArgs {
   readonly namePrefix: string;
   /** Pinned LiteLLM image. Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("litellm"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Worker count and memory limit. Required. */
   readonly profile: ResourceProfile;
   /** Proxy-wide budget written to `litellm_settings`. Required. */
@@ -73,7 +74,9 @@ export class Litellm extends pulumi.ComponentResource {
       {
         containerName: this.containerName,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.litellm,
+        cpuShares: CPU_SHARES.litellm,
         aliases: [HOSTNAMES.litellm],
         memoryMb: args.profile.litellm.memoryMb,
         command: litellmArgs(args.profile.litellm.workers),

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
 import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_PUBLIC_PORT } from "../lib/constants";
 import { adminHosts, publicHosts } from "../lib/hostNames";
 import { NGINX_HTTPS_PORT, NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, NginxConfigInput, renderNginxConf } from "../lib/nginxConf";
@@ -14,8 +15,8 @@ export interface NginxArgs {
   readonly namePrefix: string;
   /** Pinned nginx image, 1.27.3 or newer. Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("nginx"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Worker settings and memory limit. Required. */
   readonly profile: ResourceProfile;
   /** Host port and address of the public listener (plain HTTP; with TLS it redirects to HTTPS). Required. */
@@ -114,7 +115,9 @@ export class Nginx extends pulumi.ComponentResource {
       {
         containerName: `${args.namePrefix}-nginx`,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.nginx,
+        cpuShares: CPU_SHARES.nginx,
         aliases: [HOSTNAMES.nginx],
         memoryMb: args.profile.nginx.memoryMb,
         uploads,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HOSTNAMES, OPEN_WEBUI_DATA_DIR } from "../lib/constants";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
+import { HOSTNAMES, OPEN_WEBUI_DATA_DIR, OPEN_WEBUI_SECRET_KEY_FILE } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
@@ -14,8 +15,8 @@ export interface OpenWebuiArgs extends DockerEndpointArgs {
   readonly namePrefix: string;
   /** Pinned Open WebUI image. Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("openWebui"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Memory limit. Required. */
   readonly profile: ResourceProfile;
   /** Public origin (WEBUI_URL). Required. */
@@ -24,11 +25,13 @@ export interface OpenWebuiArgs extends DockerEndpointArgs {
   readonly allowedOrigins?: readonly string[];
   /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
   readonly apiKey: pulumi.Input<string>;
-  /** WEBUI_SECRET_KEY, stable across container replacements. Required. */
+  /** WEBUI_SECRET_KEY, stable across container replacements; uploaded as the image's key file. Required. */
   readonly secretKey: pulumi.Input<string>;
   /** Admin account created on first start. Required. */
   readonly adminEmail: string;
   readonly adminPassword: pulumi.Input<string>;
+  /** Whether one of `networks` leads to the internet (sets OFFLINE_MODE when not). Default false. */
+  readonly internetAccess?: boolean;
   /** Delete the data volume with the stack (preview stacks). Default false: the volume is kept. */
   readonly ephemeral?: boolean;
   /** Labels on the container. Default none. */
@@ -51,14 +54,14 @@ export class OpenWebui extends pulumi.ComponentResource {
 
     this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
 
-    const envs = pulumi.all([args.apiKey, args.secretKey, args.adminPassword]).apply(([apiKey, secretKey, adminPassword]) =>
+    const envs = pulumi.all([args.apiKey, args.adminPassword]).apply(([apiKey, adminPassword]) =>
       openWebuiEnv({
         publicUrl: args.publicUrl,
         allowedOrigins: args.allowedOrigins ?? [args.publicUrl],
         apiKey,
-        secretKey,
         adminEmail: args.adminEmail,
         adminPassword,
+        internetAccess: args.internetAccess ?? false,
       }),
     );
 
@@ -67,11 +70,16 @@ export class OpenWebui extends pulumi.ComponentResource {
       {
         containerName: `${args.namePrefix}-open-webui`,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.openWebui,
+        cpuShares: CPU_SHARES.openWebui,
         aliases: [HOSTNAMES.openWebui],
         memoryMb: args.profile.openWebui.memoryMb,
         envs: pulumi.secret(envs),
         volumes: [{ volumeName: this.dataVolume.name, containerPath: OPEN_WEBUI_DATA_DIR }],
+        // Not in the environment, where `docker inspect` shows it: the image's start.sh reads this
+        // file when WEBUI_SECRET_KEY is unset (and hands it to the server); root-owned, 0600.
+        uploads: [{ file: OPEN_WEBUI_SECRET_KEY_FILE, content: pulumi.secret(args.secretKey), permissions: "0600" }],
         healthcheck: openWebuiHealthcheck(),
         labels: { ...args.labels, "ai-gateway.service": "open-webui" },
       },

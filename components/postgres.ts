@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
 import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_START_SCRIPT, POSTGRES_USER } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { postgresCommand, postgresEnv, postgresHealthcheck } from "../lib/services";
@@ -11,8 +12,8 @@ export interface PostgresArgs {
   readonly namePrefix: string;
   /** Pinned postgres image; keep major 16 (PGDATA moved in 18). Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("postgres"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Password of the `litellm` role, set at first initialisation of the volume. Required. */
   readonly password: pulumi.Input<string>;
   /** Memory limit and tuning. Required. */
@@ -47,7 +48,9 @@ export class Postgres extends pulumi.ComponentResource {
       {
         containerName: `${args.namePrefix}-postgres`,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.postgres,
+        cpuShares: CPU_SHARES.postgres,
         aliases: [HOSTNAMES.postgres],
         memoryMb: args.profile.postgres.memoryMb,
         shmSizeMb: args.profile.postgres.shmSizeMb,

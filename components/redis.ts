@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
 import { HOSTNAMES, REDIS_CONFIG_PATH, REDIS_PORT } from "../lib/constants";
 import { renderRedisConfig } from "../lib/redisConfig";
 import { redisCommand, redisHealthcheck } from "../lib/services";
@@ -11,8 +12,8 @@ export interface RedisArgs {
   readonly namePrefix: string;
   /** Pinned Redis image. Required. */
   readonly image: string;
-  /** Private network name. Required. */
-  readonly networkName: pulumi.Input<string>;
+  /** Names of the networks it joins: lib/containerSecurity.ts serviceNetworks("redis"). Required. */
+  readonly networks: readonly pulumi.Input<string>[];
   /** Memory limit and `maxmemory`. Required. */
   readonly sizing: RedisSizing;
   /** The password clients authenticate with (letters and digits). Required. */
@@ -42,7 +43,9 @@ export class Redis extends pulumi.ComponentResource {
       {
         containerName: `${args.namePrefix}-redis`,
         image: args.image,
-        networkName: args.networkName,
+        networks: args.networks,
+        privileges: CONTAINER_PRIVILEGES.redis,
+        cpuShares: CPU_SHARES.redis,
         aliases: [HOSTNAMES.redis],
         memoryMb: args.sizing.memoryMb,
         command: redisCommand(),

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LOG_OPTIONS } from "../lib/constants";
+import { ContainerPrivileges } from "../lib/containerSecurity";
 import { dockerLabels } from "../lib/labels";
 import { dockerHealthcheck, HealthcheckSpec, waitTimeoutSeconds } from "../lib/healthchecks";
 
@@ -10,9 +11,13 @@ export interface ServiceContainerArgs {
   readonly containerName: string;
   /** Pinned image reference; pulled once and referenced by id. */
   readonly image: string;
-  /** The private network and the DNS names this container answers to on it. */
-  readonly networkName: pulumi.Input<string>;
+  /** The networks the container joins (lib/containerSecurity.ts: serviceNetworks), and the DNS names it answers to on each. */
+  readonly networks: readonly pulumi.Input<string>[];
   readonly aliases: readonly string[];
+  /** The user it starts as and the capabilities it keeps after all are dropped (CONTAINER_PRIVILEGES). */
+  readonly privileges: ContainerPrivileges;
+  /** Relative CPU weight when the host's CPUs are busy (CPU_SHARES; Docker's default is 1024). */
+  readonly cpuShares: number;
   /** Hard memory limit in MB; swap is disabled by giving memorySwap the same value. */
   readonly memoryMb: number;
   readonly healthcheck: HealthcheckSpec;
@@ -36,8 +41,9 @@ export interface ServiceContainer {
 
 /**
  * Creates a pinned image and a hardened, health-gated container: restart unless-stopped, rotated
- * logs, a memory limit without swap, no-new-privileges, a healthcheck that `pulumi up` waits for on
- * create, and options chosen so that a second `pulumi up` sees no difference.
+ * logs, a memory limit without swap, a CPU weight, every capability dropped but the ones the image
+ * needs, no-new-privileges, a healthcheck that `pulumi up` waits for on create, and options chosen
+ * so that a second `pulumi up` sees no difference.
  */
 export function serviceContainer(
   name: string,
@@ -55,6 +61,10 @@ export function serviceContainer(
       image: image.imageId,
       command: args.command,
       envs: args.envs,
+      user: args.privileges.user,
+      // The engine stores added capabilities with their CAP_ prefix (CONTAINER_PRIVILEGES has it)
+      // and the drop as given; the provider compares both with what it reads back.
+      capabilities: { drops: ["ALL"], adds: args.privileges.capAdd.length > 0 ? [...args.privileges.capAdd] : undefined },
       restart: "unless-stopped",
       logDriver: "json-file",
       logOpts: { ...LOG_OPTIONS },
@@ -62,12 +72,13 @@ export function serviceContainer(
       // Without an explicit memorySwap Docker sets twice the memory, which reads back as a diff.
       memorySwap: args.memoryMb,
       shmSize: args.shmSizeMb,
+      cpuShares: args.cpuShares,
       securityOpts: ["no-new-privileges=true"],
       healthcheck: dockerHealthcheck(args.healthcheck),
       wait: true,
       waitTimeout: waitTimeoutSeconds(args.healthcheck),
       networkMode: "bridge",
-      networksAdvanced: [{ name: args.networkName, aliases: [...args.aliases] }],
+      networksAdvanced: args.networks.map((network) => ({ name: network, aliases: [...args.aliases] })),
       ports: args.ports ? [...args.ports].sort((a, b) => Number(a.internal) - Number(b.internal)) : undefined,
       volumes: args.volumes,
       uploads: args.uploads,

@@ -52,6 +52,7 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   adminUsername: { kind: "string" },
   adminEmail: { kind: "string" },
   ephemeral: { kind: "boolean" },
+  openWebuiEgress: { kind: "boolean" },
   apiKeys: { kind: "json" },
   continueModels: { kind: "json" },
   continueKey: { kind: "string" },

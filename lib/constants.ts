@@ -49,6 +49,12 @@ export const REDIS_CONFIG_PATH = "/usr/local/etc/redis/redis.conf";
 export const LITELLM_CONFIG_PATH = "/app/config.yaml";
 /** Open WebUI's data directory (SQLite database, uploads, vector store, bundled models). */
 export const OPEN_WEBUI_DATA_DIR = "/app/backend/data";
+/**
+ * The file Open WebUI's start.sh reads WEBUI_SECRET_KEY from when the environment has none (its
+ * `.webui_secret_key`, in its own directory): the stack uploads the key there, 0600, instead of
+ * putting it in the container's environment.
+ */
+export const OPEN_WEBUI_SECRET_KEY_FILE = "/app/backend/.webui_secret_key";
 
 /** LiteLLM opens this many database connections per worker (general_settings.database_connection_pool_limit). */
 export const LITELLM_DB_POOL_PER_WORKER = 10;

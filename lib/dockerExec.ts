@@ -384,3 +384,26 @@ export async function execInContainer(
   }
   throw new Error(`command in ${container} still running after its output ended`);
 }
+
+/** The container's pids limit as the engine has it: 0 (or absent) means none. */
+export async function containerPidsLimit(endpoint: DockerEndpoint, container: string): Promise<number> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "GET", `${api}/containers/${encodeURIComponent(container)}/json`);
+  if (answer.status !== 200) {
+    throw dockerError(`inspect of ${container}`, answer);
+  }
+  const hostConfig = (answer.body as { HostConfig?: { PidsLimit?: number | null } }).HostConfig;
+  return hostConfig?.PidsLimit ?? 0;
+}
+
+/**
+ * `docker update --pids-limit`: the engine applies it to the running container at once and keeps
+ * it in the container's configuration, so it holds across restarts.
+ */
+export async function setContainerPidsLimit(endpoint: DockerEndpoint, container: string, pidsLimit: number): Promise<void> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "POST", `${api}/containers/${encodeURIComponent(container)}/update`, { PidsLimit: pidsLimit });
+  if (answer.status !== 200) {
+    throw dockerError(`update of ${container}`, answer);
+  }
+}

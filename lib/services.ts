@@ -21,6 +21,7 @@ import {
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
 import { corsAllowOrigin } from "./openWebuiOrigins";
 import { LITELLM_REDIS_PASSWORD_ENV } from "./redisConfig";
+import { scramSha256Verifier } from "./scram";
 
 /**
  * The container's command: runtime/postgres-start.sh, which starts the server through the image's
@@ -61,9 +62,15 @@ export function postgresHealthcheck(): HealthcheckSpec {
   };
 }
 
-/** The official image creates this role and database on first initialisation of an empty volume. */
+/**
+ * The official image creates this role and database on first initialisation of an empty volume,
+ * and runtime/postgres-start.sh gives the role the password on every start. Both are handed the
+ * password's SCRAM-SHA-256 verifier, never the password: PostgreSQL stores a verifier as given,
+ * also from initdb (which sets the password with ALTER USER), so the password itself is in no
+ * file, environment or statement of this container; only LiteLLM's DATABASE_URL holds it.
+ */
 export function postgresEnv(password: string): string[] {
-  return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: password });
+  return toEnvList({ POSTGRES_DB: POSTGRES_DB, POSTGRES_USER: POSTGRES_USER, POSTGRES_PASSWORD: scramSha256Verifier(password) });
 }
 
 /** The official image's entrypoint runs `redis-server` as the redis user with the uploaded config. */
@@ -172,9 +179,10 @@ export interface OpenWebuiEnvInput {
   /** Every origin users open Open WebUI at (lib/openWebuiOrigins.ts), publicUrl first. */
   readonly allowedOrigins: readonly string[];
   readonly apiKey: string;
-  readonly secretKey: string;
   readonly adminEmail: string;
   readonly adminPassword: string;
+  /** Whether its networks lead to the internet; without, it is told so (OFFLINE_MODE). Default false. */
+  readonly internetAccess?: boolean;
 }
 
 /** Open WebUI's URL of LiteLLM, on the private network. */
@@ -223,7 +231,6 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     OPENAI_API_KEY: declared.openai.key,
     ENABLE_OPENAI_API: "True",
     ENABLE_OLLAMA_API: "False",
-    WEBUI_SECRET_KEY: input.secretKey,
     WEBUI_URL: declared.admin.WEBUI_URL,
     // Also Socket.IO's origin allow-list: a browser at any other origin loses its websocket.
     CORS_ALLOW_ORIGIN: corsAllowOrigin(input.allowedOrigins),
@@ -258,6 +265,9 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     DATABASE_POOL_SIZE: "8",
     // No Hugging Face round trip on every start; the bundled model is used.
     RAG_EMBEDDING_MODEL_AUTO_UPDATE: "False",
+    // Without a way out (openWebuiEgress), Open WebUI 0.11.4 is told so: Hugging Face offline, no
+    // model auto-updates, no version check (env.py, config.py), instead of each call timing out.
+    ...(input.internetAccess ? {} : { OFFLINE_MODE: "True" }),
   };
   return toEnvList(env);
 }

@@ -38,6 +38,7 @@ export const DEFAULTS = {
   adminUsername: "admin",
   adminEmail: "admin@example.com",
   ephemeral: false,
+  openWebuiEgress: false,
   ...PROXY_DEFAULTS,
   apiKeys: DEFAULT_CONSUMERS,
   continueModels: [] as string[],
@@ -85,6 +86,11 @@ export interface SettingsInput extends ProxySettingsInput {
   readonly adminEmail?: string;
   /** Whether data volumes are deleted with the stack (preview stacks). Default false: volumes are kept. */
   readonly ephemeral?: boolean;
+  /**
+   * Whether Open WebUI may open connections to the internet (web search, fetching URLs, tool
+   * installs, OAuth). Default false: it reaches LiteLLM and nothing else.
+   */
+  readonly openWebuiEgress?: boolean;
   /** API consumers (agents, CI jobs, IDEs), each with its own virtual key and limits. Default [{ name: "agents" }]. */
   readonly apiKeys?: readonly unknown[];
   /** Model ids the Continue.dev config output lists. Default none (no Continue.dev config). */
@@ -112,6 +118,7 @@ export interface GatewaySettings {
   readonly adminUsername: string;
   readonly adminEmail: string;
   readonly ephemeral: boolean;
+  readonly openWebuiEgress: boolean;
   readonly apiKeys: readonly KeyConsumer[];
   readonly continueModels: readonly string[];
   /** Undefined when there is no consumer key to give Continue.dev. */
@@ -220,6 +227,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     adminUsername: validate.username("adminUsername", input.adminUsername ?? DEFAULTS.adminUsername),
     adminEmail: validate.email("adminEmail", input.adminEmail ?? DEFAULTS.adminEmail),
     ephemeral: boolean("ephemeral", input.ephemeral ?? DEFAULTS.ephemeral),
+    openWebuiEgress: boolean("openWebuiEgress", input.openWebuiEgress ?? DEFAULTS.openWebuiEgress),
     apiKeys,
     continueModels,
     continueKey,

@@ -45,6 +45,7 @@ export interface RedisSizing {
   readonly memoryMb: number;
   /** Redis's own `maxmemory`; past it, least recently used keys are evicted, never writes refused. */
   readonly maxMemoryMb: number;
+  readonly pidsLimit: number;
 }
 
 export interface ResourceProfile {
@@ -52,10 +53,16 @@ export interface ResourceProfile {
   readonly description: string;
   /** Host size this profile is meant for. */
   readonly recommendedHost: string;
-  readonly litellm: { readonly workers: number; readonly memoryMb: number };
-  readonly openWebui: { readonly memoryMb: number };
-  readonly postgres: { readonly memoryMb: number; readonly shmSizeMb: number; readonly tuning: PostgresTuning };
-  readonly nginx: { readonly memoryMb: number; readonly workerProcesses: number; readonly workerConnections: number };
+  /** `pidsLimit` everywhere: most processes and threads the container may have at once (PIDS_LIMITS). */
+  readonly litellm: { readonly workers: number; readonly memoryMb: number; readonly pidsLimit: number };
+  readonly openWebui: { readonly memoryMb: number; readonly pidsLimit: number };
+  readonly postgres: { readonly memoryMb: number; readonly shmSizeMb: number; readonly tuning: PostgresTuning; readonly pidsLimit: number };
+  readonly nginx: {
+    readonly memoryMb: number;
+    readonly workerProcesses: number;
+    readonly workerConnections: number;
+    readonly pidsLimit: number;
+  };
   /**
    * Present when LiteLLM runs more than one worker: without a shared Redis each worker counts rate
    * limits and budgets on its own (a limit of 60/min lets 60 through per worker) and a deleted key
@@ -102,6 +109,23 @@ export interface ProfileInputs {
   readonly redisMb?: number;
 }
 
+/**
+ * Pids limits (processes and threads, CIS Docker 5.28): a fork bomb or a thread leak stops at the
+ * container instead of exhausting the host. Each is several times what the service runs:
+ * - nginx: master, `workerProcesses` workers (at most 4) and the healthcheck's wget;
+ * - Redis: a handful of threads (main, bio, io threads) and the healthcheck's redis-cli;
+ * - PostgreSQL: one backend per connection (`max_connections` at most 90 here), about ten
+ *   background workers, parallel query workers and psql from the start script and healthcheck;
+ * - LiteLLM, per worker: an event loop, anyio's thread pool (40 threads at most), asyncio's
+ *   executor and the Prisma query engine's runtime threads;
+ * - Open WebUI: one process, but torch, tokenizers and its thread pools start threads per CPU.
+ */
+export const PIDS_LIMITS = { nginx: 64, redis: 64, postgres: 256, openWebui: 1024, litellmBase: 256, litellmPerWorker: 128 } as const;
+
+export function litellmPidsLimit(workers: number): number {
+  return PIDS_LIMITS.litellmBase + workers * PIDS_LIMITS.litellmPerWorker;
+}
+
 /** Redis's `maxmemory` for a container limit: half of it (see RedisSizing). */
 export function redisMaxMemoryMb(memoryMb: number): number {
   return Math.floor(memoryMb / 2);
@@ -115,19 +139,27 @@ export function buildProfile(name: ProfileName, inputs: ProfileInputs): Resource
     name,
     description: inputs.description,
     recommendedHost: inputs.recommendedHost,
-    litellm: { workers: inputs.litellmWorkers, memoryMb: litellmMemoryMb(inputs.litellmWorkers) },
-    openWebui: { memoryMb: inputs.openWebuiMb },
+    litellm: {
+      workers: inputs.litellmWorkers,
+      memoryMb: litellmMemoryMb(inputs.litellmWorkers),
+      pidsLimit: litellmPidsLimit(inputs.litellmWorkers),
+    },
+    openWebui: { memoryMb: inputs.openWebuiMb, pidsLimit: PIDS_LIMITS.openWebui },
     postgres: {
       memoryMb: inputs.postgresMb,
       shmSizeMb: Math.max(64, inputs.postgresMb / 4),
       tuning: postgresTuning(inputs.postgresMb, inputs.litellmWorkers),
+      pidsLimit: PIDS_LIMITS.postgres,
     },
     nginx: {
       memoryMb: inputs.nginxMb,
       workerProcesses: inputs.nginxWorkerProcesses,
       workerConnections: inputs.nginxWorkerConnections,
+      pidsLimit: PIDS_LIMITS.nginx,
     },
-    ...(inputs.redisMb !== undefined ? { redis: { memoryMb: inputs.redisMb, maxMemoryMb: redisMaxMemoryMb(inputs.redisMb) } } : {}),
+    ...(inputs.redisMb !== undefined
+      ? { redis: { memoryMb: inputs.redisMb, maxMemoryMb: redisMaxMemoryMb(inputs.redisMb), pidsLimit: PIDS_LIMITS.redis } }
+      : {}),
   };
 }
 

@@ -24,7 +24,8 @@ could not be reached; 3 on bad input, or when the container has no admin or no W
 
 How it acts as the admin: with a session token made the way Open WebUI makes one
 (utils/auth.py:create_token: an HS256 JWT of {"id", "jti", "iat", "exp"} signed with
-WEBUI_SECRET_KEY, which the container's environment holds), for the admin account read from
+WEBUI_SECRET_KEY: the container's environment, or else the key file start.sh reads it from,
+WEBUI_SECRET_KEY_FILE or /app/backend/.webui_secret_key), for the admin account read from
 Open WebUI's own database (DATA_DIR/webui.db, table "user", role 'admin'). Not by signing in with
 a password: the admin's password is whatever the account got when it was created, which after a
 `pulumi destroy` (the stack's secrets are generated anew, the volume is kept) or a change in the
@@ -50,6 +51,8 @@ import urllib.request
 import uuid
 
 TIMEOUT_SECONDS = 30
+# start.sh's key file when WEBUI_SECRET_KEY_FILE is unset (relative to /app/backend, its directory).
+DEFAULT_SECRET_KEY_FILE = "/app/backend/.webui_secret_key"
 TOKEN_SECONDS = 300
 
 
@@ -129,9 +132,22 @@ def admin_id(email):
     return rows[0][0]
 
 
+def secret_key():
+    """WEBUI_SECRET_KEY as Open WebUI's start.sh finds it: the environment, else its key file."""
+    secret = os.environ.get("WEBUI_SECRET_KEY") or os.environ.get("WEBUI_JWT_SECRET_KEY")
+    if secret:
+        return secret
+    try:
+        with open(os.environ.get("WEBUI_SECRET_KEY_FILE") or DEFAULT_SECRET_KEY_FILE) as f:
+            # start.sh reads it with $(cat ...), which drops trailing newlines.
+            return f.read().rstrip("\n")
+    except OSError:
+        return ""
+
+
 def admin_token(email):
     """A session token for the admin, as utils/auth.py:create_token makes one."""
-    secret = os.environ.get("WEBUI_SECRET_KEY") or os.environ.get("WEBUI_JWT_SECRET_KEY")
+    secret = secret_key()
     if not secret:
         raise NoAdmin("WEBUI_SECRET_KEY is not set in this container")
     now = int(time.time())

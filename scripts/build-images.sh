@@ -262,7 +262,9 @@ RUN rm -rf /var/lib/postgresql/* /etc/postgresql/* /etc/nginx/sites-enabled/* \\
 COPY nginx.conf /etc/nginx/nginx.conf
 COPY default.conf /etc/nginx/conf.d/default.conf
 COPY docker-entrypoint.sh /docker-entrypoint.sh
-RUN nginx -t
+# nginx -t creates the temp directories (owned by nginx); the official image has none, so its
+# master creates and chowns them at start and needs CHOWN: removed so the stand-in needs it too.
+RUN nginx -t && rm -rf /var/lib/nginx/*
 ENV NGINX_VERSION=$nginx_version
 ENTRYPOINT ["/docker-entrypoint.sh"]
 EXPOSE 80

@@ -5,11 +5,16 @@
  */
 import { pollUntil } from "../helpers/dockerEngine";
 import * as fs from "fs";
+import * as net from "net";
 import * as https from "https";
 import * as path from "path";
 import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE } from "../../lib/nginxConf";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { ROOT } from "../helpers/program";
+import { PROFILES } from "../../profiles";
+import { envRecord } from "../helpers/envList";
+import { OPEN_WEBUI_SECRET_KEY_FILE } from "../../lib/constants";
+import { scramSha256Verifier } from "../../lib/scram";
 import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
 import {
   allHealthy,
@@ -116,7 +121,9 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
   test("Redis: refuses clients without the password, and LiteLLM's workers reach it with theirs across the private network", async () => {
     const redis = n.container("redis");
     const info = await inspect(redis);
-    expect(info.NetworkSettings.Ports ?? {}).toEqual({ "6379/tcp": null });
+    // Published nowhere (on an internal network only, Docker lists no port for it at all).
+    expect(Object.values(info.NetworkSettings.Ports ?? {}).filter((binding) => binding !== null)).toEqual([]);
+    expect(info.HostConfig.PortBindings ?? {}).toEqual({});
     expect(info.Config.Cmd).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
     expect(info.Config.Env.join("\n")).not.toMatch(/PASSWORD|REDISCLI_AUTH/);
     expect((await dockerExec(redis, ["redis-cli", "ping"])).trim()).toMatch(/^NOAUTH/);
@@ -147,6 +154,126 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     // Not on any other address of this host.
     const addresses = (await docker(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])).stdout.trim();
     await expect(request(`http://${addresses}:4001/`)).rejects.toThrow(/ECONNREFUSED|did not answer/);
+  });
+
+  test("each container keeps only the capabilities its image needs, as the user it needs, with its CPU weight", async () => {
+    const expected: Record<string, { capEff: string; uid: string; shares: number }> = {
+      postgres: { capEff: "0000000000000000", uid: "999", shares: 1024 },
+      redis: { capEff: "0000000000000000", uid: "999", shares: 1024 },
+      litellm: { capEff: "0000000000000000", uid: "65532", shares: 2048 },
+      "open-webui": { capEff: "0000000000000000", uid: "0", shares: 512 },
+      // CHOWN, SETGID, SETUID: nginx's master re-owns its temp directories and starts its workers as user nginx.
+      nginx: { capEff: "00000000000000c1", uid: "0", shares: 2048 },
+    };
+    for (const service of SERVICES) {
+      const status = await dockerExec(n.container(service), ["cat", "/proc/1/status"]);
+      const field = (name: string) => status.match(new RegExp(`^${name}:\\s+(\\S+)`, "m"))?.[1];
+      const info = await inspect(n.container(service));
+      expect([service, field("CapEff"), field("CapBnd"), field("Uid"), field("NoNewPrivs"), info.HostConfig.CpuShares]).toEqual([
+        service,
+        expected[service].capEff,
+        expected[service].capEff,
+        expected[service].uid,
+        "1",
+        expected[service].shares,
+      ]);
+    }
+    // Pids limits from the profile, set by the pids-limit steps, and enforced: threads stop short of nginx's 64.
+    const profile = PROFILES.medium;
+    const pidsLimits = {
+      postgres: profile.postgres.pidsLimit,
+      redis: profile.redis!.pidsLimit,
+      litellm: profile.litellm.pidsLimit,
+      "open-webui": profile.openWebui.pidsLimit,
+      nginx: profile.nginx.pidsLimit,
+    };
+    for (const service of SERVICES) {
+      expect([service, (await inspect(n.container(service))).HostConfig.PidsLimit]).toEqual([service, pidsLimits[service]]);
+    }
+    const threads = await dockerExec(n.container("nginx"), [
+      "python3",
+      "-c",
+      "import threading, time\nn = 0\ntry:\n    while n < 1000:\n        threading.Thread(target=time.sleep, args=(10,), daemon=True).start()\n        n += 1\nexcept RuntimeError:\n    pass\nprint(n)",
+    ]);
+    expect(Number(threads.trim())).toBeGreaterThan(0);
+    expect(Number(threads.trim())).toBeLessThan(64);
+    // nginx's workers run as user nginx, with nothing.
+    const workers = await dockerExec(n.container("nginx"), [
+      "sh",
+      "-c",
+      'for p in /proc/[0-9]*; do if grep -q "^PPid:[[:space:]]*1$" $p/status; then grep -E "^(Uid|CapEff):" $p/status; fi; done',
+    ]);
+    expect(workers).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(workers).not.toMatch(/^Uid:\s+0\s/m);
+  });
+
+  test("secrets out of the environments where the image offers a way: PostgreSQL holds a verifier, Open WebUI's key is a root-only file", async () => {
+    const password = decodeURIComponent(new URL(envRecord((await inspect(n.container("litellm"))).Config.Env).DATABASE_URL).password);
+    const postgres = await inspect(n.container("postgres"));
+    expect(envRecord(postgres.Config.Env).POSTGRES_PASSWORD).toBe(scramSha256Verifier(password));
+    expect(postgres.Config.Env.join("\n")).not.toContain(password);
+    const openWebui = n.container("open-webui");
+    expect((await inspect(openWebui)).Config.Env.filter((e: string) => e.startsWith("WEBUI_SECRET_KEY"))).toEqual([]);
+    expect((await dockerExec(openWebui, ["stat", "-c", "%a %u:%g", OPEN_WEBUI_SECRET_KEY_FILE])).trim()).toBe("600 0:0");
+    // The settings step signed its admin token with the key from that file (this up ran it).
+    const settingsStep = (await stack.exportState()).deployment.resources.find((r: any) => r.type.endsWith(":OpenWebuiSettings"));
+    expect(settingsStep.outputs.applied).toBeDefined();
+  });
+
+  test("a pids limit changed by hand shows in the next preview, and the next up puts it back", async () => {
+    await docker(["update", "--pids-limit", "500", n.container("nginx")]);
+    expect(changes(await stack.previewSteps())).toEqual(["update ContainerPidsLimit ai-gateway-nginx-pids"]);
+    expect(changes((await stack.up()).steps)).toEqual(["update ContainerPidsLimit ai-gateway-nginx-pids"]);
+    expect((await inspect(n.container("nginx"))).HostConfig.PidsLimit).toBe(PROFILES.medium.nginx.pidsLimit);
+  });
+
+  test("networks: PostgreSQL and Redis answer LiteLLM only; nginx reaches LiteLLM and Open WebUI; only LiteLLM gets out", async () => {
+    // "The internet": a listener on the host's address on Docker's default bridge, outside every network of the stack.
+    const outside = (await docker(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])).stdout.trim();
+    const server = net.createServer((socket) => socket.end("outside\n"));
+    await new Promise<void>((resolve) => server.listen(0, outside, resolve));
+    const outsidePort = (server.address() as net.AddressInfo).port;
+    // One TCP connection per target from inside a container: "ok", or why not.
+    const probe = [
+      "import socket, sys",
+      "for target in sys.argv[1:]:",
+      "    host, port = target.rsplit(':', 1)",
+      "    try:",
+      "        socket.create_connection((host, int(port)), timeout=3).close()",
+      "        print(target, 'ok')",
+      "    except socket.gaierror:",
+      "        print(target, 'unresolvable')",
+      "    except OSError as e:",
+      "        print(target, type(e).__name__)",
+    ].join("\n");
+    const reach = async (service: (typeof SERVICES)[number]): Promise<Record<string, boolean>> => {
+      const targets = ["postgres:5432", "redis:6379", "litellm:4000", "open-webui:8080", `${outside}:${outsidePort}`];
+      const lines = (await dockerExec(n.container(service), ["python3", "-c", probe, ...targets])).trim().split("\n");
+      return Object.fromEntries(
+        lines.map((l) => [l.split(" ")[0] === `${outside}:${outsidePort}` ? "outside" : l.split(":")[0], l.endsWith(" ok")]),
+      );
+    };
+    try {
+      expect(await reach("litellm")).toEqual({ postgres: true, redis: true, litellm: true, "open-webui": true, outside: true });
+      expect(await reach("open-webui")).toEqual({ postgres: false, redis: false, litellm: true, "open-webui": true, outside: false });
+      expect(await reach("postgres")).toEqual({ postgres: true, redis: true, litellm: true, "open-webui": false, outside: false });
+      expect(await reach("redis")).toEqual({ postgres: true, redis: true, litellm: true, "open-webui": false, outside: false });
+      // nginx's edge network has a gateway (Docker publishes ports only from such a network) but no
+      // NAT: the host's own addresses stay reachable through it, the internet does not (README).
+      const nginx = await reach("nginx");
+      expect({ ...nginx, outside: undefined }).toEqual({
+        postgres: false,
+        redis: false,
+        litellm: true,
+        "open-webui": true,
+        outside: undefined,
+      });
+      const edge = JSON.parse((await docker(["network", "inspect", `${n.prefix}-edge`])).stdout)[0];
+      expect(edge.Options).toEqual({ "com.docker.network.bridge.enable_ip_masquerade": "false" });
+      expect(edge.Internal).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   test("converged: preview plans nothing, a second up changes nothing, refresh finds nothing", async () => {

@@ -44,7 +44,10 @@ export function names(stack: string) {
     prefix,
     container: (service: Service) => `${prefix}-${service}`,
     volumes: [`${prefix}-open-webui-data`, `${prefix}-postgres-data`],
-    network: `${prefix}-net`,
+    /** The backend network: PostgreSQL and Redis, and LiteLLM, their only client. */
+    network: `${prefix}-backend`,
+    /** Every network of the stack (lib/containerSecurity.ts NETWORK_ROLES). */
+    networks: ["backend", "frontend", "egress", "edge"].map((role) => `${prefix}-${role}`),
     label: `ai-gateway.gateway=${prefix}`,
   };
 }
@@ -129,7 +132,9 @@ export async function removeLeftovers(stack: string, options: { volumes: boolean
   if (containers.length > 0) {
     await docker(["rm", "-f", ...containers], { allowFailure: true });
   }
-  await docker(["network", "rm", n.network], { allowFailure: true });
+  for (const network of n.networks) {
+    await docker(["network", "rm", network], { allowFailure: true });
+  }
   if (options.volumes) {
     await docker(["volume", "rm", ...n.volumes], { allowFailure: true });
   }
@@ -162,6 +167,21 @@ const CONTAINER_WORDS: Record<string, string> = {
   nginx: "Container ai-gateway-nginx",
   Redis: "Container ai-gateway-redis",
 };
+
+/**
+ * The changes plus the pids-limit steps they bring: a new container (created or a replacement) gets
+ * its limit set again, and a deleted one's step goes with it; an in-place update keeps the container.
+ */
+export function withPidsLimits(changes: readonly string[]): string[] {
+  const steps = [...changes];
+  for (const change of changes) {
+    const m = /^(replace|create|delete) Container ai-gateway-(\S+)$/.exec(change);
+    if (m) {
+      steps.push(`${m[1] === "replace" ? "update" : m[1]} ContainerPidsLimit ai-gateway-${m[2]}-pids`);
+    }
+  }
+  return steps.sort();
+}
 
 /** "<service> and its image are added/removed": its container, image and component created or deleted. */
 const ADDED_OR_REMOVED = /(\w[\w ]*?) and its image are (added|removed)/;
@@ -212,5 +232,5 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
   };
   read(row[0], "replace");
   read(row[1], "update");
-  return promised.sort();
+  return withPidsLimits(promised).sort();
 }

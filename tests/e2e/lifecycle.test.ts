@@ -19,6 +19,7 @@ import {
   useLocalImages,
   virtualKeys,
   writeMarkers,
+  withPidsLimits,
 } from "./gateway";
 import { describeE2E } from "./requirements";
 
@@ -70,7 +71,11 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
   test("a container removed by hand comes back with refresh + up, on its data", async () => {
     await docker(["rm", "-f", n.container("open-webui")]);
     await stack.refresh();
-    expect(changes(await stack.previewSteps())).toEqual(["create Container ai-gateway-open-webui"]);
+    // The container is new, its pids-limit step is not: it follows the new container.
+    expect(changes(await stack.previewSteps())).toEqual([
+      "create Container ai-gateway-open-webui",
+      "update ContainerPidsLimit ai-gateway-open-webui-pids",
+    ]);
     await stack.up();
     await allHealthy("small");
     expect((await readMarkers("small")).openWebui).toContain("first-life");
@@ -149,7 +154,7 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     expect(first.result.stdout + first.result.stderr).toMatch(/healthy state|health/i);
 
     // Same config: the engine must re-create and wait again, not record an empty update.
-    expect(changes(await stack.previewSteps())).toEqual(["replace Container ai-gateway-nginx"]);
+    expect(changes(await stack.previewSteps())).toEqual(withPidsLimits(["replace Container ai-gateway-nginx"]));
     const second = await stack.up([], { allowFailure: true });
     expect(second.result.code).not.toBe(0);
     expect((await inspect(n.container("nginx"))).State.Health.Status).not.toBe("healthy");
@@ -167,7 +172,9 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     expect(preview.stdout).toMatch(/could not ask LiteLLM whether its virtual keys are registered, so an update is planned: .*not running/);
     await stack.destroy();
     expect(await dockerObjects("container", `label=${n.label}`)).toEqual([]);
-    expect(await dockerObjects("network", `name=${n.network}`)).toEqual([]);
+    for (const network of n.networks) {
+      expect(await dockerObjects("network", `name=${network}`)).toEqual([]);
+    }
     for (const volume of n.volumes) {
       expect([volume, await volumeExists(volume)]).toEqual([volume, true]);
     }

@@ -18,11 +18,12 @@ import {
   POSTGRES_DATA_DIR,
 } from "../../lib/constants";
 import { PROFILES } from "../../profiles";
+import { scramSha256Verifier } from "../../lib/scram";
 import { pollUntil, probeCommand, tcpConnect } from "../helpers/dockerEngine";
 import { PROJECT, stackConfig } from "../helpers/program";
 import { registryImages } from "../helpers/registryImages";
 import { Answer, changes, docker, inspect, request, Stack, volumeExists, Workspace } from "./harness";
-import { allHealthy, IMAGES, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys } from "./gateway";
+import { allHealthy, IMAGES, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys, withPidsLimits } from "./gateway";
 import { describeE2E } from "./requirements";
 
 const STACK = "large";
@@ -92,6 +93,11 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
   } catch (e) {
     return { status: 0, body: (e as Error).message, headers: {} };
   }
+}
+
+/** The password in a postgresql:// URL. */
+function passwordIn(databaseUrl: string): string {
+  return decodeURIComponent(new URL(databaseUrl).password);
 }
 
 describeE2E("large stack: inside the containers a real pulumi up created", () => {
@@ -285,7 +291,7 @@ except urllib.error.HTTPError as e:
     const secrets = [
       outputs.litellmMasterKey,
       ...Object.values(virtualKeys(outputs)),
-      envOf(await inspect(n.container("postgres")), "POSTGRES_PASSWORD"),
+      passwordIn(envOf(await inspect(n.container("litellm")), "DATABASE_URL")),
     ];
     expect(secrets.every((s) => typeof s === "string" && s.length >= 16)).toBe(true);
     await standin("/__standin/state", { fail: 500 });
@@ -310,7 +316,10 @@ except urllib.error.HTTPError as e:
   test("PostgreSQL: LiteLLM's DATABASE_URL reaches it over TCP under its alias, with the profile's tuning, and only with the password (SCRAM)", async () => {
     const databaseUrl = envOf(await inspect(n.container("litellm")), "DATABASE_URL");
     expect(databaseUrl).toMatch(new RegExp(`^postgresql://litellm:[^@]+@${HOSTNAMES.postgres}:5432/litellm$`));
-    expect(databaseUrl).toContain(envOf(await inspect(n.container("postgres")), "POSTGRES_PASSWORD"));
+    // PostgreSQL's container holds the password's SCRAM verifier only (lib/scram.ts).
+    const postgresInfo = await inspect(n.container("postgres"));
+    expect(envOf(postgresInfo, "POSTGRES_PASSWORD")).toBe(scramSha256Verifier(passwordIn(databaseUrl)));
+    expect(postgresInfo.Config.Env.join("\n")).not.toContain(passwordIn(databaseUrl));
     const client = await extraContainer("pg-client", IMAGES.postgresImage, ["sleep", "infinity"]);
     try {
       const tuning = profile.postgres.tuning;
@@ -361,7 +370,7 @@ except urllib.error.HTTPError as e:
     expect(limits.stdout.trim()).toBe(`${profile.postgres.memoryMb * MB} ${profile.postgres.memoryMb * MB}`);
   });
 
-  test("PostgreSQL: the server runs as the postgres user under the start script; the privilege drop works under no-new-privileges", async () => {
+  test("PostgreSQL: the server and its start script run as the postgres user, with no capability and no-new-privileges", async () => {
     const postgres = n.container("postgres");
     const uid = (await execIn(postgres, ["id", "-u", "postgres"])).stdout.trim();
     // PID 1 is runtime/postgres-start.sh (it forwards the stop signal); the postmaster is its child.
@@ -376,6 +385,10 @@ except urllib.error.HTTPError as e:
     expect(status).toMatch(/^Name:\s+postgres$/m);
     expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(status).toMatch(/^CapBnd:\s+0{16}$/m);
+    const startScript = (await execIn(postgres, ["cat", "/proc/1/status"])).stdout;
+    expect(startScript).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
   });
 
   test("nginx publishes the public listener on bindAddress (not loopback) and the admin one on 127.0.0.1 only, the health port not at all", async () => {
@@ -510,10 +523,9 @@ except urllib.error.HTTPError as e:
       try {
         const { steps } = await stack.up();
         replacedAt = Date.now() - startedAt;
-        expect(changes(steps)).toEqual([
-          "replace Container ai-gateway-litellm",
-          "update LitellmKeyRegistration ai-gateway-keys-registration",
-        ]);
+        expect(changes(steps)).toEqual(
+          withPidsLimits(["replace Container ai-gateway-litellm", "update LitellmKeyRegistration ai-gateway-keys-registration"]),
+        );
         const after = await inspect(litellm);
         expect(after.Id).not.toBe(oldId);
         expect(await ipOn(litellm)).not.toBe(oldIp);
@@ -557,10 +569,10 @@ except urllib.error.HTTPError as e:
     await stack.up();
     await allHealthy(STACK);
 
-    const newPassword = envOf(await inspect(n.container("postgres")), "POSTGRES_PASSWORD");
     const newUrl = envOf(await inspect(n.container("litellm")), "DATABASE_URL");
+    const newPassword = passwordIn(newUrl);
     expect(newUrl).not.toBe(oldUrl);
-    expect(newUrl).toContain(newPassword);
+    expect(envOf(await inspect(n.container("postgres")), "POSTGRES_PASSWORD")).toBe(scramSha256Verifier(newPassword));
     const logs = await docker(["logs", n.container("postgres")]);
     const output = logs.stdout + logs.stderr;
     expect(output).toContain("Skipping initialization");

@@ -208,6 +208,7 @@ export const TYPES = {
   password: "random:index/randomPassword:RandomPassword",
   keyRegistration: "pulumi-nodejs:dynamic/ai-gateway:LitellmKeyRegistration",
   openWebuiSettings: "pulumi-nodejs:dynamic/ai-gateway:OpenWebuiSettings",
+  pidsLimit: "pulumi-nodejs:dynamic/ai-gateway:ContainerPidsLimit",
 } as const;
 
 /** Wire inputs with every secret wrapper replaced by its value. */

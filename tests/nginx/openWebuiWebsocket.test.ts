@@ -27,11 +27,11 @@ function gatewayEnv(input: SettingsInput): { origins: string[]; env: Record<stri
     publicUrl: s.publicUrl,
     allowedOrigins: origins,
     apiKey: "sk-not-used-by-these-tests-0123456789",
-    secretKey: "secret-key-for-tests-0123456789abcdef",
     adminEmail: ADMIN.email,
     adminPassword: ADMIN.password,
   });
-  return { origins, env: envRecord(list) };
+  // WEBUI_SECRET_KEY as the image's start.sh exports it from the key file the stack uploads.
+  return { origins, env: { ...envRecord(list), WEBUI_SECRET_KEY: "secret-key-for-tests-0123456789abcdef" } };
 }
 
 /** A raw websocket handshake: the status nginx answers and the body of a refusal. */

@@ -159,6 +159,7 @@ const rows: Row[] = [
   ["latest Open WebUI", { openWebuiImage: "ghcr.io/open-webui/open-webui:latest" }, /openWebuiImage = .*"latest" is a rolling tag/],
   ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: .*\bprofile\b/],
   ["non-boolean ephemeral", { ephemeral: "yes" }, /ephemeral = "yes": must be true or false/],
+  ["non-boolean openWebuiEgress", { openWebuiEgress: "1" }, /openWebuiEgress = "1": must be true or false/],
   [
     "model without a model string",
     { models: '[{"name":"gpt-4o"}]' },

@@ -4,6 +4,7 @@
  */
 import { parse } from "yaml";
 import { DEFAULTS } from "../../lib/settings";
+import { scramSha256Verifier } from "../../lib/scram";
 import { waitTimeoutSeconds } from "../../lib/healthchecks";
 import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
@@ -13,6 +14,14 @@ import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stack
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
 const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
 type Service = (typeof SERVICES)[number] | "redis";
+/** Written out rather than computed, so a change to lib/containerSecurity.ts has to change this too. */
+const NETWORKS_OF: Record<Service, string[]> = {
+  postgres: ["backend"],
+  redis: ["backend"],
+  litellm: ["backend", "frontend", "egress"],
+  "open-webui": ["frontend"],
+  nginx: ["frontend", "edge"],
+};
 
 function envMap(container: RecordedResource): Record<string, string> {
   return envRecord(container.inputs.envs as string[]);
@@ -61,18 +70,20 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.container)).toBe(containers);
     expect(count(TYPES.image)).toBe(containers);
     expect(count(TYPES.volume)).toBe(2);
-    expect(count(TYPES.network)).toBe(1);
+    expect(count(TYPES.network)).toBe(4);
     expect(count(TYPES.dockerProvider)).toBe(1);
     // Seven gateway secrets (Redis's too, on every profile), and a virtual key each for Open WebUI
     // and the default "agents" consumer.
     expect(count(TYPES.password)).toBe(9);
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
+    expect(count(TYPES.pidsLimit)).toBe(containers);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
-    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", "PrivateNetwork", "VirtualKeys"];
+    const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
+    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
     // ... and one each: key registration, Open WebUI settings step.
-    expect(run.resources).toHaveLength(2 * containers + 2 + 1 + 1 + 9 + 1 + 1 + components.length);
+    expect(run.resources).toHaveLength(3 * containers + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -89,15 +100,28 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
     expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
     const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
-    expect(dockerResources.length).toBe(2 * services.length + 2 + 1);
+    expect(dockerResources.length).toBe(2 * services.length + 2 + 4);
     for (const r of dockerResources) {
       expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
     }
   });
 
+  test("PostgreSQL and Redis sit on an internal network, nginx on the frontend and an edge without NAT, only LiteLLM on the egress", () => {
+    const network = (role: string) => find(run, TYPES.network, `-${role}-network`).inputs;
+    expect(["backend", "frontend", "egress", "edge"].map((role) => network(role).internal)).toEqual([true, true, false, false]);
+    expect(network("edge").options).toEqual({ "com.docker.network.bridge.enable_ip_masquerade": "false" });
+    expect(network("backend").options).toBeUndefined();
+    const members = (role: string) =>
+      services.filter((s) => container(s).inputs.networksAdvanced.some((n: any) => n.name === `${prefix}-${role}`));
+    expect(members("egress")).toEqual(["litellm"]);
+    expect(members("edge")).toEqual(["nginx"]);
+  });
+
   test("Docker names are derived from the stack, so stacks coexist on one host", () => {
     expect(services.map((s) => container(s).inputs.name)).toEqual(services.map((s) => `${prefix}-${s}`));
-    expect(find(run, TYPES.network, "-network").inputs.name).toBe(`${prefix}-net`);
+    for (const role of ["backend", "frontend", "egress", "edge"]) {
+      expect(find(run, TYPES.network, `-${role}-network`).inputs.name).toBe(`${prefix}-${role}`);
+    }
     expect(run.resources.filter((r) => r.type === TYPES.volume).map((r) => r.inputs.name)).toEqual(
       expect.arrayContaining([`${prefix}-postgres-data`, `${prefix}-open-webui-data`]),
     );
@@ -116,7 +140,17 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.securityOpts).toEqual(["no-new-privileges=true"]);
     expect(i.memorySwap).toBe(i.memory);
     expect(i.networkMode).toBe("bridge");
-    expect(i.networksAdvanced).toEqual([{ name: `${prefix}-net`, aliases: [service] }]);
+    expect(i.networksAdvanced).toEqual(NETWORKS_OF[service].map((role) => ({ name: `${prefix}-${role}`, aliases: [service] })));
+    expect(i.capabilities.drops).toEqual(["ALL"]);
+    expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
+    expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
+    const pids = run.resources.find((r) => r.type === TYPES.pidsLimit && r.name.endsWith(`-${service}-pids`))!;
+    expect(pids.inputs.container).toBe(i.name);
+    expect(pids.inputs.pidsLimit).toBe(
+      { nginx: 64, redis: 64, postgres: 256, "open-webui": 1024, litellm: 256 + 128 * profile.litellm.workers }[service],
+    );
+    expect(pids.inputs.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(i.cpuShares).toBe({ nginx: 2048, litellm: 2048, postgres: 1024, redis: 1024, "open-webui": 512 }[service]);
     expect(i.entrypoints).toBeUndefined();
     expect(i.wait).toBe(true);
     for (const field of ["interval", "timeout", "startPeriod"]) {
@@ -196,7 +230,10 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const env = envMap(pg);
     expect(env.POSTGRES_USER).toBe("litellm");
     expect(env.POSTGRES_DB).toBe("litellm");
-    expect(env.POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9]{32}$/);
+    // The password's SCRAM verifier, never the password (that is in LiteLLM's DATABASE_URL only).
+    const password = /^postgresql:\/\/litellm:([A-Za-z0-9]{32})@/.exec(envMap(container("litellm")).DATABASE_URL)![1];
+    expect(env.POSTGRES_PASSWORD).toBe(scramSha256Verifier(password));
+    expect(Object.values(env).join("\n")).not.toContain(password);
   });
 
   test("LiteLLM: args only, a single config file, generated keys, and it waits for a healthy PostgreSQL", () => {
@@ -225,7 +262,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.LITELLM_MASTER_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.LITELLM_SALT_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.LITELLM_SALT_KEY).not.toBe(env.LITELLM_MASTER_KEY);
-    expect(env.DATABASE_URL).toBe(`postgresql://litellm:${envMap(container("postgres")).POSTGRES_PASSWORD}@postgres:5432/litellm`);
+    expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/litellm:[A-Za-z0-9]{32}@postgres:5432\/litellm$/);
     expect(env.STORE_MODEL_IN_DB).toBe("True");
     expect(env.LITELLM_MODE).toBe("PRODUCTION");
     expect(env.UI_USERNAME).toBe("admin");
@@ -282,7 +319,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(env.OPENAI_API_KEY).toMatch(/^sk-[A-Za-z0-9]{48}$/);
     expect(env.OPENAI_API_KEY).not.toBe(master);
     expect(Object.values(env).join("\n")).not.toContain(master);
-    expect(env.WEBUI_SECRET_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+    // The secret key is the image's key file, root-only, not an environment variable.
+    expect(env.WEBUI_SECRET_KEY).toBeUndefined();
+    expect(container("open-webui").inputs.uploads).toEqual([
+      { file: "/app/backend/.webui_secret_key", content: expect.stringMatching(/^[A-Za-z0-9]{48}$/), permissions: "0600" },
+    ]);
     expect(env.ENABLE_OLLAMA_API).toBe("False");
     expect(env.ENABLE_SIGNUP).toBe("False");
     expect(env.BYPASS_MODEL_ACCESS_CONTROL).toBe("True");
@@ -392,7 +433,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       env.LITELLM_SALT_KEY,
       env.UI_PASSWORD,
       env.OPENAI_API_KEY,
-      env.WEBUI_SECRET_KEY,
+      container("open-webui").inputs.uploads[0].content,
       env.WEBUI_ADMIN_PASSWORD,
     ];
     secrets.push((run.outputs as any).apiKeys.agents);
@@ -466,4 +507,21 @@ test("an ephemeral stack's volumes are deleted with it", async () => {
   const volumes = run.resources.filter((r) => r.type === TYPES.volume);
   expect(volumes).toHaveLength(2);
   expect(volumes.every((v) => !v.options.retainOnDelete)).toBe(true);
+});
+
+test("openWebuiEgress: true puts Open WebUI on the egress network too, and changes nothing else", async () => {
+  const base = stackConfig("medium");
+  const run = await runProgram({ stack: "medium", config: { ...base, "ai-gateway:openWebuiEgress": "true" } });
+  if (run.error) {
+    throw run.error;
+  }
+  const networksOf = (service: string) =>
+    find(run, TYPES.container, `-${service}`).inputs.networksAdvanced.map((n: { name: string }) => n.name);
+  expect(networksOf("open-webui")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-egress"]);
+  expect(networksOf("postgres")).toEqual(["ai-gateway-medium-backend"]);
+  expect(networksOf("nginx")).toEqual(["ai-gateway-medium-frontend", "ai-gateway-medium-edge"]);
+  // Told it is online; by default (no egress) it is told it is offline.
+  expect(envMap(find(run, TYPES.container, "-open-webui")).OFFLINE_MODE).toBeUndefined();
+  const byDefault = await runProgram({ stack: "medium" });
+  expect(envMap(find(byDefault, TYPES.container, "-open-webui")).OFFLINE_MODE).toBe("True");
 });

@@ -5,6 +5,7 @@
  * admin API, everything else the admin set is kept, and the result outlives a restart.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { openWebuiDeclaredSettings, openWebuiEnv } from "../../lib/services";
 import { request } from "../fixtures/nginx/harness";
@@ -25,12 +26,13 @@ function env(key: string, adminPassword = ADMIN.password): Record<string, string
     publicUrl: "http://127.0.0.1:8080",
     allowedOrigins: ["http://127.0.0.1:8080"],
     apiKey: key,
-    secretKey: SECRET_KEY,
     adminEmail: ADMIN.email,
     adminPassword,
   });
   return {
     ...envRecord(list),
+    // As the image's start.sh exports it from the key file the stack uploads.
+    WEBUI_SECRET_KEY: SECRET_KEY,
     ENABLE_PERSISTENT_CONFIG: "True",
   };
 }
@@ -168,6 +170,11 @@ describeWith(
       expect(unreachable.err).toContain("Open WebUI at http://127.0.0.1:9 could not be reached");
       const noSecret = run(declared(owui, KEY, "check"), owui, {});
       expect([noSecret.status, noSecret.err]).toEqual([3, "WEBUI_SECRET_KEY is not set in this container"]);
+      // The container's key file (where the stack puts it), read when the environment has none.
+      const keyFile = path.join(newDataDir(), ".webui_secret_key");
+      fs.writeFileSync(keyFile, `${SECRET_KEY}\n`, { mode: 0o600 });
+      const fromFile = run(declared(owui, KEY, "check"), owui, { WEBUI_SECRET_KEY_FILE: keyFile });
+      expect([fromFile.status, fromFile.err]).toEqual([0, ""]);
       const noAccounts = run(declared(owui, KEY, "check"), { ...owui, dataDir: newDataDir() });
       expect(noAccounts.status).toBe(3);
       expect(noAccounts.err).toMatch(/^cannot read Open WebUI's accounts in .*webui\.db/);

@@ -103,6 +103,9 @@ async function engine(ns: NetNs, containerEnv: () => Record<string, string>): Pr
   return { socket, execs, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/** WEBUI_SECRET_KEY: the stack uploads it as the container's key file (lib/constants.ts OPEN_WEBUI_SECRET_KEY_FILE). */
+const SECRET_KEY = "secret-key-for-tests-0123456789abcdef";
+
 describeWith(
   "Open WebUI settings step's provider (fake engine, real exec, stand-in Open WebUI on 127.0.0.1:8080)",
   [socketioRequirement(), requirements.bwrap(), requirements.python3(), requirements.netns()],
@@ -127,9 +130,14 @@ describeWith(
       ns = new NetNs();
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-data-"));
       runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-run-"));
+      // The container's key file, which the image's start.sh reads (and exports to the server) and
+      // the settings script reads too: an exec's environment has no WEBUI_SECRET_KEY.
+      const keyFile = path.join(runDir, "webui_secret_key");
+      fs.writeFileSync(keyFile, SECRET_KEY, { mode: 0o600 });
       docker = await engine(ns, () => ({
         PATH: "/usr/bin:/bin",
         DATA_DIR: dataDir,
+        WEBUI_SECRET_KEY_FILE: keyFile,
         ...envRecord(env),
         ...engineEnvOverrides,
       }));
@@ -137,7 +145,6 @@ describeWith(
         publicUrl: PUBLIC_URL,
         allowedOrigins: [PUBLIC_URL],
         apiKey: KEY,
-        secretKey: "secret-key-for-tests-0123456789abcdef",
         adminEmail: ADMIN.email,
         adminPassword: ADMIN.password,
       });
@@ -149,6 +156,7 @@ describeWith(
         "PORT=8080",
         `DATA_DIR=${dataDir}`,
         `STANDIN_RUN_DIR=${runDir}`,
+        `WEBUI_SECRET_KEY=${SECRET_KEY}`,
         ...env,
         "bwrap",
         ...inRootfs(

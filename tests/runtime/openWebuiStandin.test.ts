@@ -19,12 +19,12 @@ function gatewayEnv(litellmUrl: string, overrides: Record<string, string> = {}):
     publicUrl: "http://127.0.0.1:8080",
     allowedOrigins: ["http://127.0.0.1:8080", "http://localhost:8080"],
     apiKey: OPEN_WEBUI_KEY,
-    secretKey: "secret-key-for-tests-0123456789abcdef",
     adminEmail: ADMIN.email,
     adminPassword: ADMIN.password,
   });
   const env = envRecord(list);
-  return { ...env, OPENAI_API_BASE_URL: `${litellmUrl}/v1`, ...overrides };
+  // WEBUI_SECRET_KEY as the image's start.sh exports it from the key file the stack uploads.
+  return { ...env, WEBUI_SECRET_KEY: "secret-key-for-tests-0123456789abcdef", OPENAI_API_BASE_URL: `${litellmUrl}/v1`, ...overrides };
 }
 
 async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
@@ -113,7 +113,6 @@ describeWith(
           publicUrl,
           allowedOrigins: [publicUrl],
           apiKey: OPEN_WEBUI_KEY,
-          secretKey: "secret-key-for-tests-0123456789abcdef",
           adminEmail: ADMIN.email,
           adminPassword: ADMIN.password,
         }),

@@ -78,7 +78,6 @@ test("CORS_ALLOW_ORIGIN is ';'-joined with no spaces, each entry exactly a brows
     publicUrl: origins[0],
     allowedOrigins: origins,
     apiKey: "k",
-    secretKey: "s",
     adminEmail: "a@b.cd",
     adminPassword: "p",
   });
