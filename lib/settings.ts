@@ -28,12 +28,18 @@ export const DEFAULTS = {
   adminPort: 4001,
   dockerHost: "unix:///var/run/docker.sock",
   dockerSshOpts: [] as string[],
+  // Docker Hub's official images are rebuilt under the same tag (base-image fixes), so they are
+  // pinned to the multi-platform index digest the tag pointed at (docker-library/repo-info,
+  // repos/<image>/remote/<tag>.md): every host runs the same bytes, and a re-pushed tag changes
+  // nothing until the pin does. The tag stays for people; Docker pulls by the digest. ghcr.io's
+  // LiteLLM and Open WebUI are tag-pinned: their release tags are not rebuilt, and no digest
+  // for them could be verified here.
   images: {
     litellm: "ghcr.io/berriai/litellm:v1.110.1",
     openWebui: "ghcr.io/open-webui/open-webui:v0.11.4",
-    postgres: "postgres:16.15-trixie",
-    nginx: "nginx:1.30.5-alpine",
-    redis: "redis:8.10.2-alpine",
+    postgres: "postgres:16.15-trixie@sha256:a3b7f434b2dc57ce85a67e171163eb8ab1a1ebcb39d27484661f26b1dfbe30d6",
+    nginx: "nginx:1.30.5-alpine@sha256:0985e772fb9f729e6fa0980da05fca5d9c468e870eed43071545afa9d2e27d94",
+    redis: "redis:8.10.2-alpine@sha256:72cedd9603038893af961e90ac5e1a1a0d8377d5e338dbdad8fe284ea25de18f",
   } as ImageSet,
   adminUsername: "admin",
   adminEmail: "admin@example.com",
@@ -72,11 +78,11 @@ export interface SettingsInput extends ProxySettingsInput {
   readonly litellmImage?: string;
   /** Open WebUI image, pinned. Default "ghcr.io/open-webui/open-webui:v0.11.4". */
   readonly openWebuiImage?: string;
-  /** PostgreSQL image, pinned; keep major 16 and the OS suffix of an existing volume. Default "postgres:16.15-trixie". */
+  /** PostgreSQL image, pinned; keep major 16 and the OS suffix of an existing volume. Default "postgres:16.15-trixie@sha256:a3b7f434…". */
   readonly postgresImage?: string;
-  /** nginx image, pinned; 1.27.3 or newer (upstream re-resolution). Default "nginx:1.30.5-alpine". */
+  /** nginx image, pinned; 1.27.3 or newer (upstream re-resolution). Default "nginx:1.30.5-alpine@sha256:0985e772…". */
   readonly nginxImage?: string;
-  /** Redis image (profiles with more than one LiteLLM worker), pinned. Default "redis:8.10.2-alpine". */
+  /** Redis image (profiles with more than one LiteLLM worker), pinned. Default "redis:8.10.2-alpine@sha256:72cedd96…". */
   readonly redisImage?: string;
   /** Models declared in LiteLLM's config. Default none (add them in the admin UI). */
   readonly models?: readonly unknown[];

@@ -3,7 +3,7 @@
  * local registry, and checks of what users see (healthy containers, nginx's routes, kept data).
  */
 import { pollUntil } from "../helpers/dockerEngine";
-import { REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
+import { ImageName, pinned, REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
 import { Answer, docker, dockerExec, inspect, psql, request, Stack } from "./harness";
 
 /** The stack settings that point the gateway at the local registry's images. */
@@ -25,12 +25,26 @@ export async function freshRegistryImages(): Promise<void> {
   await docker(["image", "rm", ...Object.values(REGISTRY_IMAGES)], { allowFailure: true });
 }
 
-/** Points a stack at the local registry's images (the only change to a stack file the suite needs). */
-export async function useLocalImages(stack: Stack): Promise<void> {
+/**
+ * Points a stack at the local registry's images (the only change to a stack file the suite needs).
+ * `byDigest`: as `repo:tag@sha256:…`, the form of the program's default pins for Docker Hub's
+ * images, with the registry's own digests.
+ */
+export async function useLocalImages(stack: Stack, options: { byDigest?: boolean } = {}): Promise<void> {
+  const images = options.byDigest ? await registryImages() : undefined;
   for (const [key, value] of Object.entries(IMAGES)) {
-    await stack.set(key, value);
+    const name = IMAGE_SETTINGS[key as keyof typeof IMAGES];
+    await stack.set(key, images ? pinned(images[name]) : value);
   }
 }
+
+const IMAGE_SETTINGS: Record<keyof typeof IMAGES, ImageName> = {
+  litellmImage: "litellm",
+  openWebuiImage: "openWebui",
+  postgresImage: "postgres",
+  nginxImage: "nginx",
+  redisImage: "redis",
+};
 
 export const SERVICES = ["postgres", "litellm", "open-webui", "nginx", "redis"] as const;
 export type Service = (typeof SERVICES)[number];

@@ -1,6 +1,7 @@
 /**
  * Two stacks of the program on one engine (the stack files give small and medium their own ports):
  * each one's up, preview and destroy leave the other's containers, network and volumes untouched.
+ * small's images are pinned by digest, so its no-op previews also show that such pins converge.
  */
 import { docker, inspect, Stack, Workspace } from "./harness";
 import { allHealthy, names, publicChecks, removeLeftovers, servicesOf, useLocalImages, virtualKeys } from "./gateway";
@@ -27,7 +28,8 @@ describeE2E("two stacks on one engine", () => {
     for (const stack of [small, medium]) {
       await removeLeftovers(stack.name, { volumes: true });
       await stack.init();
-      await useLocalImages(stack);
+      // small by digest (repo:tag@sha256:…, like the default pins), medium by tag: both converge.
+      await useLocalImages(stack, { byDigest: stack === small });
       await stack.set("ephemeral", "true");
     }
     await small.up();

@@ -34,9 +34,11 @@ export const REGISTRY = "127.0.0.1:5000";
  * REGISTRY; Docker Hub's official images live under library/ (postgres:16 -> library/postgres:16).
  */
 export function localImage(reference: string): string {
-  const [first] = reference.split("/");
-  const hasRegistry = reference.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
-  const repository = hasRegistry ? reference.slice(first.length + 1) : reference.includes("/") ? reference : `library/${reference}`;
+  // The registry's copies are built here, so their digests are not Docker Hub's: the tag only.
+  const tagged = reference.replace(/@sha256:[0-9a-f]{64}$/, "");
+  const [first] = tagged.split("/");
+  const hasRegistry = tagged.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const repository = hasRegistry ? tagged.slice(first.length + 1) : tagged.includes("/") ? tagged : `library/${tagged}`;
   return `${REGISTRY}/${repository}`;
 }
 
