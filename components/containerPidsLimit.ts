@@ -1,19 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { containerPidsLimit, DockerEndpoint, DockerEngineError, setContainerPidsLimit } from "../lib/dockerExec";
+import {
+  containerPidsLimit,
+  DockerEngineError,
+  EndpointState,
+  endpointDeclaration,
+  endpointOf,
+  setContainerPidsLimit,
+} from "../lib/dockerExec";
+import { DockerEndpointArgs, ENDPOINT_SECRET_OUTPUTS, endpointInputs } from "./dockerEndpoint";
 
-/** What the step knows: which container, on which engine, gets which limit. */
-export interface ContainerPidsLimitState {
-  readonly dockerHost: string;
-  readonly sshOpts: string[];
+/** What the step knows: which container, on which engine (reached as the docker provider reaches it), gets which limit. */
+export interface ContainerPidsLimitState extends EndpointState {
   /** The container's name. */
   readonly container: string;
   /** The container's id: a new container (a replacement) gets the limit again. */
   readonly containerId: string;
   readonly pidsLimit: number;
-}
-
-function endpointOf(state: ContainerPidsLimitState): DockerEndpoint {
-  return { host: state.dockerHost, sshOpts: state.sshOpts };
 }
 
 async function apply(state: ContainerPidsLimitState): Promise<void> {
@@ -33,11 +35,9 @@ async function apply(state: ContainerPidsLimitState): Promise<void> {
  */
 export const containerPidsLimitProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: ContainerPidsLimitState, news: ContainerPidsLimitState): Promise<pulumi.dynamic.DiffResult> {
-    const { dockerHost, sshOpts, container, containerId, pidsLimit } = news;
-    if (
-      JSON.stringify([olds.dockerHost, olds.sshOpts, olds.container, olds.containerId, olds.pidsLimit]) !==
-      JSON.stringify([dockerHost, sshOpts, container, containerId, pidsLimit])
-    ) {
+    const { container, pidsLimit } = news;
+    const declared = (s: ContainerPidsLimitState) => JSON.stringify([...endpointDeclaration(s), s.container, s.containerId, s.pidsLimit]);
+    if (declared(olds) !== declared(news)) {
       return { changes: true };
     }
     try {
@@ -62,11 +62,8 @@ export const containerPidsLimitProvider: pulumi.dynamic.ResourceProvider = {
   async delete(): Promise<void> {},
 };
 
-export interface ContainerPidsLimitArgs {
-  /** Docker endpoint of the container's host, as for the docker provider. Required. */
-  readonly dockerHost: string;
-  /** Extra ssh options for an ssh:// host. Default none. */
-  readonly sshOpts?: readonly string[];
+/** dockerHost & co.: the Docker endpoint of the container's host, as the docker provider reaches it. */
+export interface ContainerPidsLimitArgs extends DockerEndpointArgs {
   /** The container's name. Required. */
   readonly container: pulumi.Input<string>;
   /** The container's id (`docker.Container.id`), so a replaced container gets the limit too. Required. */
@@ -78,6 +75,13 @@ export interface ContainerPidsLimitArgs {
 /** A container's pids limit, applied after the docker provider created the container. */
 export class ContainerPidsLimit extends pulumi.dynamic.Resource {
   constructor(name: string, args: ContainerPidsLimitArgs, opts?: pulumi.CustomResourceOptions) {
-    super(containerPidsLimitProvider, name, { ...args, sshOpts: [...(args.sshOpts ?? [])] }, opts, "ai-gateway", "ContainerPidsLimit");
+    super(
+      containerPidsLimitProvider,
+      name,
+      { ...endpointInputs(args), container: args.container, containerId: args.containerId, pidsLimit: args.pidsLimit },
+      { ...opts, additionalSecretOutputs: [...ENDPOINT_SECRET_OUTPUTS] },
+      "ai-gateway",
+      "ContainerPidsLimit",
+    );
   }
 }

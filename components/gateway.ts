@@ -340,8 +340,7 @@ export class Gateway extends pulumi.ComponentResource {
       new ContainerPidsLimit(
         `${name}-${service}-pids`,
         {
-          dockerHost: settings.dockerHost,
-          sshOpts: settings.dockerSshOpts,
+          ...endpoint,
           container: container.name,
           containerId: container.id,
           pidsLimit,
