@@ -5,11 +5,8 @@
  * endpoint, the material secret in state; and what `pulumi preview` says when the ssh host's key
  * is not the pinned one.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { performance } from "perf_hooks";
+import { LoopbackSshd } from "../helpers/loopbackSshd";
 import { startTlsEngine, TlsEngine } from "../helpers/tlsEngine";
 import { Stack, Workspace } from "./harness";
 import { allHealthy, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys } from "./gateway";
@@ -93,49 +90,23 @@ describeE2E("Docker endpoints that authenticate, through the real docker provide
 
   describeWith("ssh:// with a key that is not the pinned one", [requirements.sshd()], () => {
     const stack: Stack = workspace.stack("endpoints-ssh");
-    let dir: string;
-    let port: number;
-    let sshd: ChildProcess;
-    const fingerprint = (name: string) =>
-      execFileSync("ssh-keygen", ["-lf", path.join(dir, `${name}.pub`)], { encoding: "utf8" }).split(" ")[1];
+    let sshd: LoopbackSshd;
 
     beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-e2e-sshd-"));
-      for (const name of ["host_key", "pinned_key", "client_key"]) {
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, name)]);
-      }
-      fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
-      port = 20000 + Math.floor(Math.random() * 20000);
-      fs.writeFileSync(
-        path.join(dir, "sshd_config"),
-        [
-          `Port ${port}`,
-          "ListenAddress 127.0.0.1",
-          `HostKey ${dir}/host_key`,
-          `AuthorizedKeysFile ${dir}/authorized_keys`,
-          "PermitRootLogin prohibit-password",
-          "PasswordAuthentication no",
-          "StrictModes no",
-          "UsePAM no",
-          `PidFile ${dir}/sshd.pid`,
-        ].join("\n") + "\n",
-      );
-      fs.mkdirSync("/run/sshd", { recursive: true });
-      sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-      await new Promise((r) => setTimeout(r, 500));
+      sshd = new LoopbackSshd(["host_key", "pinned_key"]);
+      await sshd.start("host_key");
       await stack.init();
       await stack.set("profile", "small");
-      await stack.set("dockerHost", `ssh://root@127.0.0.1:${port}`);
-      await stack.set("dockerSshHostKey", fs.readFileSync(path.join(dir, "pinned_key.pub"), "utf8").trim());
+      await stack.set("dockerHost", `ssh://root@127.0.0.1:${sshd.port}`);
+      await stack.set("dockerSshHostKey", sshd.publicKey("pinned_key"));
       await stack.set("dockerSshOpts[0]", "-i", { path: true });
-      await stack.set("dockerSshOpts[1]", path.join(dir, "client_key"), { path: true });
+      await stack.set("dockerSshOpts[1]", sshd.keyFile("client_key"), { path: true });
     });
 
     afterAll(async () => {
-      sshd?.kill();
+      sshd?.stop();
       await stack.destroy({ allowFailure: true });
       await stack.rm().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     test("pulumi up fails before any Docker object is created, and ssh's message names the host and the offered key", async () => {
@@ -148,7 +119,7 @@ describeE2E("Docker endpoints that authenticate, through the real docker provide
       process.stdout.write(`docker provider, wrong pinned key:\n${said}\n`);
       expect(result.code).not.toBe(0);
       expect(said).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
-      expect(said).toContain(fingerprint("host_key"));
+      expect(said).toContain(sshd.fingerprint("host_key"));
       expect(said).toContain("Host key verification failed.");
     });
   });

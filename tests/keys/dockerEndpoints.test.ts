@@ -12,16 +12,15 @@
  *   ssh_config (`Host *`, `StrictHostKeyChecking no`) no longer make it trust another key; and the
  *   allow-listed options really connect.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { DockerEndpoint, DockerTlsMaterial, execInContainer } from "../../lib/dockerExec";
 import { sshOptions } from "../../lib/dockerEndpoint";
 import { pinnedSshOptions } from "../../lib/dockerHost";
 import { DockerSandbox, TestContainer } from "../helpers/dockerEngine";
 import { describeWith, requirements } from "../helpers/requirements";
+import { LoopbackSshd } from "../helpers/loopbackSshd";
 import { testImage } from "../helpers/testImage";
 import { startTlsEngine, TlsEngine } from "../helpers/tlsEngine";
 
@@ -89,69 +88,22 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
   });
 
   describeWith("ssh:// with a pinned host key", [requirements.sshd()], () => {
-    let dir: string;
-    let port: number;
-    let sshd: ChildProcess | undefined;
-    const publicKey = (name: string) =>
-      fs
-        .readFileSync(path.join(dir, `${name}.pub`), "utf8")
-        .trim()
-        .split(" ")
-        .slice(0, 2)
-        .join(" ");
-    const fingerprint = (name: string) =>
-      execFileSync("ssh-keygen", ["-lf", path.join(dir, `${name}.pub`)], { encoding: "utf8" }).split(" ")[1];
+    let sshd: LoopbackSshd;
+    const publicKey = (name: string) => sshd.publicKey(name);
+    const fingerprint = (name: string) => sshd.fingerprint(name);
 
-    /** (Re)starts the sshd on the same port with `hostKey`, as a host that got a new key would. */
-    async function startSshd(hostKey: string): Promise<void> {
-      sshd?.kill();
-      fs.writeFileSync(
-        path.join(dir, "sshd_config"),
-        [
-          `Port ${port}`,
-          "ListenAddress 127.0.0.1",
-          `HostKey ${dir}/${hostKey}`,
-          `AuthorizedKeysFile ${dir}/authorized_keys`,
-          "PermitRootLogin prohibit-password",
-          "PasswordAuthentication no",
-          "StrictModes no",
-          "UsePAM no",
-          `PidFile ${dir}/sshd.pid`,
-        ].join("\n") + "\n",
-      );
-      fs.mkdirSync("/run/sshd", { recursive: true });
-      sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-      for (let i = 0; i < 50 && (await tcpOpen(port)) === false; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-
-    const endpoint = (hostKey: string, sshOpts: string[] = ["-i", path.join(dir, "client_key")]): DockerEndpoint => ({
-      host: `ssh://root@127.0.0.1:${port}`,
+    const endpoint = (hostKey: string, sshOpts: string[] = ["-i", path.join(sshd.dir, "client_key")]): DockerEndpoint => ({
+      host: `ssh://root@127.0.0.1:${sshd.port}`,
       sshHostKey: publicKey(hostKey),
       sshOpts,
     });
 
     beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-endpoints-ssh-"));
-      for (const [name, type] of [
-        ["host_key", "ed25519"],
-        ["new_host_key", "ed25519"],
-        ["impostor_key", "ed25519"],
-        ["rsa_host_key", "rsa"],
-        ["client_key", "ed25519"],
-      ]) {
-        execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "", "-f", path.join(dir, name)]);
-      }
-      fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
-      port = 20000 + Math.floor(Math.random() * 20000);
-      await startSshd("host_key");
+      sshd = new LoopbackSshd(["host_key", "new_host_key", "impostor_key", ["rsa_host_key", "rsa"]]);
+      await sshd.start("host_key");
     });
 
-    afterAll(() => {
-      sshd?.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => sshd?.stop());
 
     test("the pinned key is accepted: the exec reaches the engine through ssh and docker system dial-stdio", async () => {
       expect(await roundTrip(endpoint("host_key"), container)).toBe(SECRET);
@@ -160,7 +112,7 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
     test("an unknown key is refused, naming the host and the offered key's fingerprint (not 'socket hang up')", async () => {
       const error = await roundTrip(endpoint("impostor_key"), container).catch((e: Error) => e.message);
       expect(error).toBe(
-        `ssh host key verification failed for ssh://root@127.0.0.1:${port}: the host offered the ED25519 key ${fingerprint("host_key")}, ` +
+        `ssh host key verification failed for ssh://root@127.0.0.1:${sshd.port}: the host offered the ED25519 key ${fingerprint("host_key")}, ` +
           `not the key pinned in dockerSshHostKey (ssh-ed25519 ${fingerprint("impostor_key")}). Refusing to connect: this may be another ` +
           `machine. If the host's key was changed on purpose, set dockerSshHostKey to its new public key (on the host: cat /etc/ssh/ssh_host_*_key.pub).`,
       );
@@ -168,14 +120,14 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
 
     test("a host without a key of the pinned type is refused, naming what it offers", async () => {
       await expect(roundTrip(endpoint("rsa_host_key"), container)).rejects.toThrow(
-        `ssh host key verification failed for ssh://root@127.0.0.1:${port}: the host has no ssh-rsa key (it offers ssh-ed25519)`,
+        `ssh host key verification failed for ssh://root@127.0.0.1:${sshd.port}: the host has no ssh-rsa key (it offers ssh-ed25519)`,
       );
     });
 
     test("the allow-listed options pass validation and really connect", async () => {
       const options = sshOptions("dockerSshOpts", [
         "-i",
-        path.join(dir, "client_key"),
+        path.join(sshd.dir, "client_key"),
         "-oIdentitiesOnly=yes",
         "-o",
         "ConnectTimeout 10",
@@ -200,9 +152,9 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
     test("a hostile known_hosts and ssh_config (Host *, StrictHostKeyChecking no) cannot make it trust another key", async () => {
       // The machine's own ssh trust, replaced for ssh alone (a mount namespace over /root and
       // /etc/ssh: ssh reads the home directory from the password database, not $HOME).
-      const home = path.join(dir, "hostile-home");
-      const etc = path.join(dir, "hostile-etc");
-      const bin = path.join(dir, "bin");
+      const home = path.join(sshd.dir, "hostile-home");
+      const etc = path.join(sshd.dir, "hostile-etc");
+      const bin = path.join(sshd.dir, "bin");
       for (const d of [path.join(home, ".ssh"), etc, bin]) {
         fs.mkdirSync(d, { recursive: true });
       }
@@ -219,10 +171,14 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
       );
       fs.chmodSync(ssh, 0o755);
       // The hostile trust works: plain ssh through it accepts whatever key the host shows...
-      const plain = spawnSync(ssh, ["-i", path.join(dir, "client_key"), "-p", String(port), "root@127.0.0.1", "--", "echo", "trusted"], {
-        encoding: "utf8",
-        timeout: 30_000,
-      });
+      const plain = spawnSync(
+        ssh,
+        ["-i", path.join(sshd.dir, "client_key"), "-p", String(sshd.port), "root@127.0.0.1", "--", "echo", "trusted"],
+        {
+          encoding: "utf8",
+          timeout: 30_000,
+        },
+      );
       expect(plain.stdout.trim()).toBe("trusted");
       // ... and even the impostor key pinned by the hostile files is no longer taken for the pinned one.
       const pathBefore = process.env.PATH;
@@ -237,9 +193,9 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
           [
             ...pinnedSshOptions(publicKey("impostor_key")),
             "-i",
-            path.join(dir, "client_key"),
+            path.join(sshd.dir, "client_key"),
             "-p",
-            String(port),
+            String(sshd.port),
             "root@127.0.0.1",
             "--",
             "echo",
@@ -258,21 +214,10 @@ describeWith("the exec client against authenticated Docker endpoints (real engin
 
     test("a changed host key is refused, naming the new key's fingerprint", async () => {
       expect(await roundTrip(endpoint("host_key"), container)).toBe(SECRET);
-      await startSshd("new_host_key");
+      await sshd.start("new_host_key");
       await expect(roundTrip(endpoint("host_key"), container)).rejects.toThrow(
-        `ssh host key verification failed for ssh://root@127.0.0.1:${port}: the host offered the ED25519 key ${fingerprint("new_host_key")}, not the key pinned in dockerSshHostKey (ssh-ed25519 ${fingerprint("host_key")})`,
+        `ssh host key verification failed for ssh://root@127.0.0.1:${sshd.port}: the host offered the ED25519 key ${fingerprint("new_host_key")}, not the key pinned in dockerSshHostKey (ssh-ed25519 ${fingerprint("host_key")})`,
       );
     });
   });
 });
-
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.on("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
-}

@@ -9,16 +9,16 @@
  * provider (tests/e2e): registering keys, updating and removing them, healing a key deleted inside
  * LiteLLM, a read-only diff, and LiteLLM's own error text, without secrets, on a failing `up`.
  */
-import { execFileSync, spawn, spawnSync, ChildProcess } from "child_process";
+import { spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DeclaredKey, KeyRegistrationState, keyRegistrationProvider } from "../../components/keyRegistration";
 import { runtimeFile } from "../../lib/runtimeFiles";
 import { DOCKER_ENDPOINT, DockerSandbox, pollUntil, TestContainer, Upload } from "../helpers/dockerEngine";
 import { ROOT } from "../helpers/program";
+import { LoopbackSshd } from "../helpers/loopbackSshd";
 import { describeWith, requirements } from "../helpers/requirements";
 import { testImage } from "../helpers/testImage";
 
@@ -133,45 +133,20 @@ except urllib.error.HTTPError as e:
   });
 
   describeWith("over ssh://", [requirements.sshd()], () => {
-    let sshd: ChildProcess;
-    let dir: string;
-    let port: number;
+    let sshd: LoopbackSshd;
     beforeAll(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-sshd-"));
-      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-      fs.copyFileSync(path.join(dir, "client_key.pub"), path.join(dir, "authorized_keys"));
-      port = 20000 + Math.floor(Math.random() * 20000);
-      fs.writeFileSync(
-        path.join(dir, "sshd_config"),
-        [
-          `Port ${port}`,
-          "ListenAddress 127.0.0.1",
-          `HostKey ${dir}/host_key`,
-          `AuthorizedKeysFile ${dir}/authorized_keys`,
-          "PermitRootLogin prohibit-password",
-          "PasswordAuthentication no",
-          "StrictModes no",
-          "UsePAM no",
-          `PidFile ${dir}/sshd.pid`,
-        ].join("\n") + "\n",
-      );
-      fs.mkdirSync("/run/sshd", { recursive: true });
-      sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
-      await new Promise((r) => setTimeout(r, 500));
+      sshd = new LoopbackSshd(["host_key"]);
+      await sshd.start("host_key");
     });
-    afterAll(() => {
-      sshd?.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => sshd?.stop());
 
     test("the same registration reaches the engine through ssh and docker system dial-stdio", async () => {
       const viaSsh: KeyRegistrationState = {
         ...state,
-        dockerHost: `ssh://root@127.0.0.1:${port}`,
+        dockerHost: `ssh://root@127.0.0.1:${sshd.port}`,
         // The host's key pinned, as dockerSshHostKey does (tests/keys/dockerEndpoints.test.ts: refusals).
-        sshHostKey: fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" "),
-        sshOpts: ["-i", path.join(dir, "client_key")],
+        sshHostKey: sshd.publicKey("host_key"),
+        sshOpts: ["-i", sshd.keyFile("client_key")],
         keys: [...state.keys, key("gw-over-ssh")],
       };
       const result = await keyRegistrationProvider.update!("id", state as any, viaSsh);
