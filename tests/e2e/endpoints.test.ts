@@ -115,8 +115,6 @@ describeE2E("Docker endpoints that authenticate, through the real docker provide
       expect(preview.code).toBe(0);
       const result = await workspace.pulumi(["--stack", "endpoints-ssh", "up", "--yes", "--skip-preview"], { allowFailure: true });
       const said = result.stdout + result.stderr;
-      // Printed for the README's troubleshooting entry: the docker provider's own words.
-      process.stdout.write(`docker provider, wrong pinned key:\n${said}\n`);
       expect(result.code).not.toBe(0);
       expect(said).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
       expect(said).toContain(sshd.fingerprint("host_key"));
