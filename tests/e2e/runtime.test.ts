@@ -282,9 +282,11 @@ except urllib.error.HTTPError as e:
   test("the key registration's diff only reads: a preview of the converged stack asks LiteLLM and writes nothing", async () => {
     await standin("/__standin/state", { clearCalls: true });
     await stack.expectNoChanges();
-    const calls: { method: string; path: string }[] = (await standin("/__standin/calls")).calls;
-    expect(calls.filter((c) => c.path.startsWith("/key/")).length).toBeGreaterThan(0);
-    expect(calls.filter((c) => c.method !== "GET")).toEqual([]);
+    const { calls, targets }: { calls: { method: string; path: string }[]; targets: string[] } = await standin("/__standin/calls");
+    // Keys are looked up in a POST body (/v2/key/info), never in a URL (review F16); nothing else is posted.
+    expect(calls.filter((c) => c.path === "/v2/key/info").length).toBeGreaterThan(0);
+    expect(calls.filter((c) => c.method !== "GET" && c.path !== "/v2/key/info")).toEqual([]);
+    expect(targets.filter((t) => t.includes("?") || t.includes("sk-"))).toEqual([]);
   });
 
   test("LiteLLM failing: pulumi up fails with LiteLLM's own text and no secret in its output; once LiteLLM answers, nothing is left to do", async () => {
@@ -302,7 +304,7 @@ except urllib.error.HTTPError as e:
       expect(result.code).not.toBe(0);
       const output = result.stdout + result.stderr;
       expect(output).toContain(
-        "LiteLLM key registration failed (LiteLLM refused a call): LiteLLM answered 500 to GET /key/info: Internal Server Error: stand-in told to fail",
+        "LiteLLM key registration failed (LiteLLM refused a call): LiteLLM answered 500 to POST /v2/key/info: Internal Server Error: stand-in told to fail",
       );
       for (const secret of secrets) {
         expect(output).not.toContain(secret);
