@@ -14,10 +14,14 @@ const ADMIN = { email: "Admin@Example.com", password: "first-admin-password" };
 const OPEN_WEBUI_KEY = "sk-open-webui-virtual-key-0123456789abcdef";
 
 /** What lib/services.ts gives the container, as KEY -> value, pointed at `litellmUrl`. */
-function gatewayEnv(litellmUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+function gatewayEnv(
+  litellmUrl: string,
+  overrides: Record<string, string> = {},
+  publicUrl = "http://127.0.0.1:8080",
+): Record<string, string> {
   const list = openWebuiEnv({
-    publicUrl: "http://127.0.0.1:8080",
-    allowedOrigins: ["http://127.0.0.1:8080", "http://localhost:8080"],
+    publicUrl,
+    allowedOrigins: [publicUrl, "http://localhost:8080"],
     apiKey: OPEN_WEBUI_KEY,
     adminEmail: ADMIN.email,
     adminPassword: ADMIN.password,
@@ -108,16 +112,7 @@ describeWith(
       ["https://ai.example.com", true],
       ["http://127.0.0.1:8080", false],
     ])("publicUrl %s: the session token cookie is Secure: %s", async (publicUrl, secure) => {
-      const env = envRecord(
-        openWebuiEnv({
-          publicUrl,
-          allowedOrigins: [publicUrl],
-          apiKey: OPEN_WEBUI_KEY,
-          adminEmail: ADMIN.email,
-          adminPassword: ADMIN.password,
-        }),
-      );
-      const owui = await start({ ...env, OPENAI_API_BASE_URL: `${litellm.url}/v1` });
+      const owui = await start(gatewayEnv(litellm.url, {}, publicUrl));
       const response = await fetch(`${owui.url}/api/v1/auths/signin`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
