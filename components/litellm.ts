@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
+import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
 import { HOSTNAMES, LITELLM_CONFIG_PATH, LITELLM_PORT } from "../lib/constants";
 import { renderLitellmConfig } from "../lib/litellmConfig";
 import { litellmArgs, litellmEnv, litellmHealthcheck } from "../lib/services";
@@ -76,6 +76,7 @@ export class Litellm extends pulumi.ComponentResource {
         image: args.image,
         networks: args.networks,
         privileges: CONTAINER_PRIVILEGES.litellm,
+        rootFilesystem: ROOT_FILESYSTEMS.litellm,
         cpuShares: CPU_SHARES.litellm,
         aliases: [HOSTNAMES.litellm],
         memoryMb: args.profile.litellm.memoryMb,

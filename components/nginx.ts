@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
+import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
 import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_PUBLIC_PORT } from "../lib/constants";
 import { adminHosts, publicHosts } from "../lib/hostNames";
 import { NGINX_HTTPS_PORT, NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, NginxConfigInput, renderNginxConf } from "../lib/nginxConf";
@@ -117,6 +117,7 @@ export class Nginx extends pulumi.ComponentResource {
         image: args.image,
         networks: args.networks,
         privileges: CONTAINER_PRIVILEGES.nginx,
+        rootFilesystem: ROOT_FILESYSTEMS.nginx,
         cpuShares: CPU_SHARES.nginx,
         aliases: [HOSTNAMES.nginx],
         memoryMb: args.profile.nginx.memoryMb,

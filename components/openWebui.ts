@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
+import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
 import { HOSTNAMES, OPEN_WEBUI_DATA_DIR, OPEN_WEBUI_SECRET_KEY_FILE } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv, openWebuiHealthcheck } from "../lib/services";
@@ -72,6 +72,7 @@ export class OpenWebui extends pulumi.ComponentResource {
         image: args.image,
         networks: args.networks,
         privileges: CONTAINER_PRIVILEGES.openWebui,
+        rootFilesystem: ROOT_FILESYSTEMS.openWebui,
         cpuShares: CPU_SHARES.openWebui,
         aliases: [HOSTNAMES.openWebui],
         memoryMb: args.profile.openWebui.memoryMb,

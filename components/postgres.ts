@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
-import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_START_SCRIPT, POSTGRES_USER } from "../lib/constants";
+import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
+import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_USER } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
 import { postgresCommand, postgresEnv, postgresHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
@@ -50,12 +50,12 @@ export class Postgres extends pulumi.ComponentResource {
         image: args.image,
         networks: args.networks,
         privileges: CONTAINER_PRIVILEGES.postgres,
+        rootFilesystem: ROOT_FILESYSTEMS.postgres,
         cpuShares: CPU_SHARES.postgres,
         aliases: [HOSTNAMES.postgres],
         memoryMb: args.profile.postgres.memoryMb,
         shmSizeMb: args.profile.postgres.shmSizeMb,
-        command: postgresCommand(args.profile.postgres.tuning),
-        uploads: [{ file: POSTGRES_START_SCRIPT, content: runtimeFile("postgres-start.sh"), permissions: "0755" }],
+        command: postgresCommand(args.profile.postgres.tuning, runtimeFile("postgres-start.sh")),
         envs: pulumi.secret(pulumi.output(args.password).apply(postgresEnv)),
         volumes: [{ volumeName: this.dataVolume.name, containerPath: POSTGRES_DATA_DIR }],
         healthcheck: postgresHealthcheck(),

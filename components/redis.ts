@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_PRIVILEGES, CPU_SHARES } from "../lib/containerSecurity";
+import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
 import { HOSTNAMES, REDIS_CONFIG_PATH, REDIS_PORT } from "../lib/constants";
 import { renderRedisConfig } from "../lib/redisConfig";
 import { redisCommand, redisHealthcheck } from "../lib/services";
@@ -45,6 +45,7 @@ export class Redis extends pulumi.ComponentResource {
         image: args.image,
         networks: args.networks,
         privileges: CONTAINER_PRIVILEGES.redis,
+        rootFilesystem: ROOT_FILESYSTEMS.redis,
         cpuShares: CPU_SHARES.redis,
         aliases: [HOSTNAMES.redis],
         memoryMb: args.sizing.memoryMb,

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LOG_OPTIONS } from "../lib/constants";
-import { ContainerPrivileges } from "../lib/containerSecurity";
+import { ContainerPrivileges, RootFilesystem } from "../lib/containerSecurity";
 import { dockerLabels } from "../lib/labels";
 import { dockerHealthcheck, HealthcheckSpec, waitTimeoutSeconds } from "../lib/healthchecks";
 
@@ -16,6 +16,8 @@ export interface ServiceContainerArgs {
   readonly aliases: readonly string[];
   /** The user it starts as and the capabilities it keeps after all are dropped (CONTAINER_PRIVILEGES). */
   readonly privileges: ContainerPrivileges;
+  /** Read-only or writable root, and the tmpfs mounts of a read-only one (ROOT_FILESYSTEMS). */
+  readonly rootFilesystem: RootFilesystem;
   /** Relative CPU weight when the host's CPUs are busy (CPU_SHARES; Docker's default is 1024). */
   readonly cpuShares: number;
   /** Hard memory limit in MB; swap is disabled by giving memorySwap the same value. */
@@ -53,6 +55,11 @@ export function serviceContainer(
   // keepLocally: deleting or replacing the RemoteImage must not delete an image other stacks use.
   const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: opts.parent });
   const stopGraceSeconds = args.stopGraceSeconds ?? 10;
+  const root = args.rootFilesystem;
+  // The provider copies uploads to `/`, which Docker refuses on a read-only root.
+  if (root.readOnly && (args.uploads ?? []).length > 0) {
+    throw new Error(`${args.containerName}: a read-only root cannot receive uploads`);
+  }
   const container = new docker.Container(
     name,
     {
@@ -80,6 +87,9 @@ export function serviceContainer(
       networkMode: "bridge",
       networksAdvanced: args.networks.map((network) => ({ name: network, aliases: [...args.aliases] })),
       ports: args.ports ? [...args.ports].sort((a, b) => Number(a.internal) - Number(b.internal)) : undefined,
+      readOnly: root.readOnly,
+      // The provider reads tmpfs back as the engine stores it (as given): no diff on the next up.
+      tmpfs: root.readOnly ? { ...root.tmpfs } : undefined,
       volumes: args.volumes,
       uploads: args.uploads,
       stopTimeout: stopGraceSeconds,

@@ -33,8 +33,8 @@ export const DOCKER_DNS = "127.0.0.11";
 /** PostgreSQL role and database LiteLLM owns. */
 export const POSTGRES_USER = "litellm";
 export const POSTGRES_DB = "litellm";
-/** Where runtime/postgres-start.sh is uploaded, and the file it touches once the role has the stack's password. */
-export const POSTGRES_START_SCRIPT = "/usr/local/bin/ai-gateway-postgres-start";
+/** runtime/postgres-start.sh's name in the process list (its $0), and the file it touches once the role has the stack's password. */
+export const POSTGRES_START_SCRIPT = "ai-gateway-postgres-start";
 export const POSTGRES_PASSWORD_APPLIED = "/tmp/ai-gateway-role-password-applied";
 /** PGDATA of the official postgres:16 image; the data volume must be mounted exactly here. */
 export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";

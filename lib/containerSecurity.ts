@@ -36,6 +36,29 @@ export const CONTAINER_PRIVILEGES: Readonly<Record<ServiceKey, ContainerPrivileg
 };
 
 /**
+ * A container's root filesystem (CIS 5.12). A read-only root keeps the image's files as shipped;
+ * the service writes only to its volumes and to tmpfs mounts (path to Docker's tmpfs options).
+ */
+export type RootFilesystem = { readonly readOnly: false } | { readonly readOnly: true; readonly tmpfs: Readonly<Record<string, string>> };
+
+/**
+ * PostgreSQL runs on a read-only root: it writes its data volume, its socket directory and /tmp
+ * (runtime/postgres-start.sh's marker), each tmpfs sized for files of a few bytes. The others
+ * stay writable because they receive uploaded files, which the docker provider copies into the
+ * container at `/` before the start, and Docker refuses any copy to `/` on a read-only root
+ * ("container rootfs is marked read-only"), even for a file that would land in a volume. LiteLLM
+ * and Open WebUI also write into their images at start (prisma into site-packages; static files
+ * into /app).
+ */
+export const ROOT_FILESYSTEMS: Readonly<Record<ServiceKey, RootFilesystem>> = {
+  postgres: { readOnly: true, tmpfs: { "/var/run/postgresql": "size=1m", "/tmp": "size=1m" } },
+  nginx: { readOnly: false },
+  redis: { readOnly: false },
+  litellm: { readOnly: false },
+  openWebui: { readOnly: false },
+};
+
+/**
  * Relative CPU weights (Docker's default is 1024). They only matter when the host's CPUs are all
  * busy: then the API path (nginx, LiteLLM) gets four times Open WebUI's share, so an embedding
  * job in Open WebUI cannot starve API clients; PostgreSQL and Redis, which LiteLLM waits on, get

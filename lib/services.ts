@@ -24,11 +24,13 @@ import { LITELLM_REDIS_PASSWORD_ENV } from "./redisConfig";
 import { scramSha256Verifier } from "./scram";
 
 /**
- * The container's command: runtime/postgres-start.sh, which starts the server through the image's
- * own entrypoint with the profile's `-c` flags, then gives the role the stack's password.
+ * The container's command: runtime/postgres-start.sh (its text, `script`), which starts the server
+ * through the image's own entrypoint with the profile's `-c` flags, then gives the role the
+ * stack's password. It is run by `sh -c` rather than uploaded: the root filesystem is read-only,
+ * and the provider copies uploads to `/`, which Docker refuses on a read-only root.
  */
-export function postgresCommand(tuning: PostgresTuning): string[] {
-  return [POSTGRES_START_SCRIPT, ...postgresServerArgs(tuning)];
+export function postgresCommand(tuning: PostgresTuning, script: string): string[] {
+  return ["sh", "-c", script, POSTGRES_START_SCRIPT, ...postgresServerArgs(tuning)];
 }
 
 /** `postgres -c ...` flags from the profile; the image's entrypoint passes them to the server. */

@@ -207,6 +207,24 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     expect(workers).not.toMatch(/^Uid:\s+0\s/m);
   });
 
+  test("PostgreSQL runs on a read-only root: writes fail but in its tmpfs and volume; the others stay writable", async () => {
+    for (const service of SERVICES) {
+      const info = await inspect(n.container(service));
+      expect([service, info.HostConfig.ReadonlyRootfs, Object.keys(info.HostConfig.Tmpfs ?? {}).sort()]).toEqual(
+        service === "postgres" ? [service, true, ["/tmp", "/var/run/postgresql"]] : [service, false, []],
+      );
+    }
+    const postgres = n.container("postgres");
+    const write = await docker(["exec", postgres, "touch", "/ai-gateway-probe"], { allowFailure: true });
+    expect([write.code, write.stderr]).toEqual([1, expect.stringContaining("Read-only file system")]);
+    for (const dir of ["/tmp", "/var/run/postgresql", "/var/lib/postgresql/data"]) {
+      const probe = await docker(["exec", postgres, "sh", "-c", `touch ${dir}/ai-gateway-probe && rm ${dir}/ai-gateway-probe`], {
+        allowFailure: true,
+      });
+      expect([dir, probe.code, probe.stderr]).toEqual([dir, 0, ""]);
+    }
+  });
+
   test("secrets out of the environments where the image offers a way: PostgreSQL holds a verifier, Open WebUI's key is a root-only file", async () => {
     const password = decodeURIComponent(new URL(envRecord((await inspect(n.container("litellm"))).Config.Env).DATABASE_URL).password);
     const postgres = await inspect(n.container("postgres"));

@@ -375,8 +375,10 @@ except urllib.error.HTTPError as e:
   test("PostgreSQL: the server and its start script run as the postgres user, with no capability and no-new-privileges", async () => {
     const postgres = n.container("postgres");
     const uid = (await execIn(postgres, ["id", "-u", "postgres"])).stdout.trim();
-    // PID 1 is runtime/postgres-start.sh (it forwards the stop signal); the postmaster is its child.
-    expect((await execIn(postgres, ["cat", "/proc/1/comm"])).stdout.trim()).toBe("ai-gateway-post");
+    // PID 1 is runtime/postgres-start.sh, run by `sh -c` under its own name (it forwards the stop
+    // signal); the postmaster is its child.
+    const pid1 = (await execIn(postgres, ["cat", "/proc/1/cmdline"])).stdout.split("\0");
+    expect([pid1[0], pid1[1], pid1[3]]).toEqual(["sh", "-c", "ai-gateway-postgres-start"]);
     const status = (
       await execIn(postgres, [
         "/bin/sh",

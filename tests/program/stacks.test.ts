@@ -2,6 +2,8 @@
  * Runs the real index.ts with each stack file's config under Pulumi mocks and checks the resource
  * graph the engine would receive.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { parse } from "yaml";
 import { DEFAULTS } from "../../lib/settings";
 import { scramSha256Verifier } from "../../lib/scram";
@@ -9,7 +11,7 @@ import { waitTimeoutSeconds } from "../../lib/healthchecks";
 import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
 import { envRecord } from "../helpers/envList";
-import { find, plainOccurrences, ProgramRun, RecordedResource, runProgram, stackConfig, TYPES } from "../helpers/program";
+import { find, plainOccurrences, ProgramRun, RecordedResource, ROOT, runProgram, stackConfig, TYPES } from "../helpers/program";
 
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
 const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
@@ -144,6 +146,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.capabilities.drops).toEqual(["ALL"]);
     expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
     expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
+    expect(i.readOnly).toBe(service === "postgres");
     const pids = run.resources.find((r) => r.type === TYPES.pidsLimit && r.name.endsWith(`-${service}-pids`))!;
     expect(pids.inputs.container).toBe(i.name);
     expect(pids.inputs.pidsLimit).toBe(
@@ -207,12 +210,16 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(pg.inputs.volumes).toEqual([{ volumeName: volume.inputs.name, containerPath: "/var/lib/postgresql/data" }]);
     expect(pg.inputs.healthcheck.tests.join(" ")).toContain("pg_isready -h 127.0.0.1 -p 5432");
     const t = profile.postgres.tuning;
-    // The image's entrypoint runs the uploaded start script, which runs the server with the profile's flags.
-    expect(pg.inputs.uploads).toEqual([
-      { file: "/usr/local/bin/ai-gateway-postgres-start", content: expect.stringContaining("ALTER ROLE"), permissions: "0755" },
-    ]);
+    // The image's entrypoint runs the start script (given to sh -c: the root is read-only, so
+    // nothing is uploaded), which runs the server with the profile's flags.
+    expect(pg.inputs.uploads).toBeUndefined();
+    expect(pg.inputs.readOnly).toBe(true);
+    expect(pg.inputs.tmpfs).toEqual({ "/var/run/postgresql": "size=1m", "/tmp": "size=1m" });
     expect(pg.inputs.command).toEqual([
-      "/usr/local/bin/ai-gateway-postgres-start",
+      "sh",
+      "-c",
+      fs.readFileSync(path.join(ROOT, "runtime", "postgres-start.sh"), "utf8"),
+      "ai-gateway-postgres-start",
       "postgres",
       "-c",
       `max_connections=${t.maxConnections}`,
