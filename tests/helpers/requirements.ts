@@ -129,3 +129,37 @@ export function describeWith(title: string, needs: Requirement[], body: () => vo
   console.warn(`\n*** SKIPPED ${message} ***\n`);
   describe.skip(title, body);
 }
+
+/** initdb for a cluster in `<dir>/data` owned by POSTGRES_USER, with the password in `<dir>/pw`, as the image's initialisation does. */
+export function initdbCommand(bin: string, dir: string, user: string): string[] {
+  return [
+    path.join(bin, "initdb"),
+    "-D",
+    path.join(dir, "data"),
+    "-U",
+    user,
+    `--pwfile=${path.join(dir, "pw")}`,
+    "--auth-host=scram-sha-256",
+    "--auth-local=trust",
+  ];
+}
+
+/** psql over TCP on 127.0.0.1 (so the password is checked), running `sql` and printing bare rows. */
+export function psqlOverTcpCommand(bin: string, user: string, password: string, sql: string, port?: number): string[] {
+  return [
+    "env",
+    `PGPASSWORD=${password}`,
+    path.join(bin, "psql"),
+    "-w",
+    "-X",
+    "-h",
+    "127.0.0.1",
+    ...(port !== undefined ? ["-p", String(port)] : []),
+    "-U",
+    user,
+    "-d",
+    "postgres",
+    "-Atc",
+    sql,
+  ];
+}

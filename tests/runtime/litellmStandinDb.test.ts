@@ -18,7 +18,7 @@ import { POSTGRES_DB, POSTGRES_USER } from "../../lib/constants";
 import { ROOT } from "../helpers/program";
 import { Standin, STANDIN_SCRIPT, standinEnv, startStandin } from "../helpers/litellmStandin";
 import { freePort } from "../fixtures/nginx/nginxRunner";
-import { describeWith, postgresBinDir, requirements } from "../helpers/requirements";
+import { describeWith, initdbCommand, postgresBinDir, requirements } from "../helpers/requirements";
 
 const SCRIPT = path.join(ROOT, "runtime", "litellm_keys.py");
 const MASTER_KEY = "sk-master-key-for-tests-0123456789abcdef";
@@ -97,16 +97,7 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
     if (asServerUser.length > 0) {
       spawnSync("chown", ["-R", "postgres:postgres", dir]);
     }
-    const init = asOwner([
-      path.join(bin, "initdb"),
-      "-D",
-      path.join(dir, "data"),
-      "-U",
-      POSTGRES_USER,
-      `--pwfile=${path.join(dir, "pw")}`,
-      "--auth-host=scram-sha-256",
-      "--auth-local=trust",
-    ]);
+    const init = asOwner(initdbCommand(bin, dir, POSTGRES_USER));
     expect({ status: init.status, stderr: init.stderr }).toMatchObject({ status: 0 });
     port = await freePort();
     expect(startServer().status).toBe(0);

@@ -13,7 +13,7 @@ import { postgresHealthcheck, postgresServerArgs } from "../../lib/services";
 import { PROFILES } from "../../profiles";
 import { pollUntil, probeCommand } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
-import { describeWith, postgresBinDir, requirements } from "../helpers/requirements";
+import { describeWith, initdbCommand, postgresBinDir, requirements } from "../helpers/requirements";
 
 describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.postgres(), requirements.netns()], () => {
   const bin = postgresBinDir()!;
@@ -33,19 +33,7 @@ describeWith("PostgreSQL healthcheck and tuning (real server)", [requirements.po
     fs.mkdirSync(path.join(dir, "sock"));
     execFileSync("chown", ["-R", "postgres:postgres", dir]);
     ns = new NetNs();
-    const init = ns.run(
-      [
-        path.join(bin, "initdb"),
-        "-D",
-        path.join(dir, "data"),
-        "-U",
-        POSTGRES_USER,
-        `--pwfile=${path.join(dir, "pw")}`,
-        "--auth-host=scram-sha-256",
-        "--auth-local=trust",
-      ],
-      { user: "postgres", timeoutMs: 60000 },
-    );
+    const init = ns.run(initdbCommand(bin, dir, POSTGRES_USER), { user: "postgres", timeoutMs: 60000 });
     expect(init.status).toBe(0);
   });
 

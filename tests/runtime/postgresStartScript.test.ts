@@ -14,7 +14,7 @@ import { postgresEnv } from "../../lib/services";
 import { scramSha256Verifier } from "../../lib/scram";
 import { pollUntil } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
-import { describeWith, postgresBinDir, requirements } from "../helpers/requirements";
+import { describeWith, initdbCommand, postgresBinDir, psqlOverTcpCommand, requirements } from "../helpers/requirements";
 import { ROOT } from "../helpers/program";
 
 const OLD_PASSWORD = "passwordOfAnEarlierStack1";
@@ -30,26 +30,9 @@ describeWith(
     let output = "";
 
     const psqlTcp = (password: string, sql: string) =>
-      ns.run(
-        [
-          "env",
-          `PGPASSWORD=${password}`,
-          path.join(bin, "psql"),
-          "-w",
-          "-X",
-          "-h",
-          "127.0.0.1",
-          "-U",
-          POSTGRES_USER,
-          "-d",
-          "postgres",
-          "-Atc",
-          sql,
-        ],
-        {
-          user: "postgres",
-        },
-      );
+      ns.run(psqlOverTcpCommand(bin, POSTGRES_USER, password, sql), {
+        user: "postgres",
+      });
 
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-pgstart-"));
@@ -65,19 +48,7 @@ describeWith(
       execFileSync("chown", ["-R", "postgres:postgres", dir]);
       ns = new NetNs();
       // An existing volume: initialised with another password, as after a destroy that kept it.
-      const init = ns.run(
-        [
-          path.join(bin, "initdb"),
-          "-D",
-          path.join(dir, "data"),
-          "-U",
-          POSTGRES_USER,
-          `--pwfile=${path.join(dir, "pw")}`,
-          "--auth-host=scram-sha-256",
-          "--auth-local=trust",
-        ],
-        { user: "postgres", timeoutMs: 60000 },
-      );
+      const init = ns.run(initdbCommand(bin, dir, POSTGRES_USER), { user: "postgres", timeoutMs: 60000 });
       expect(init.status).toBe(0);
 
       const env = postgresEnv(NEW_PASSWORD).map((entry) => entry.replace(/^POSTGRES_DB=.*/, "POSTGRES_DB=postgres"));
@@ -160,27 +131,7 @@ describeWith(
         { user: "postgres", timeoutMs: 60000 },
       );
       expect(start.status).toBe(0);
-      const login = (password: string) =>
-        ns.run(
-          [
-            "env",
-            `PGPASSWORD=${password}`,
-            path.join(bin, "psql"),
-            "-w",
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "5433",
-            "-U",
-            POSTGRES_USER,
-            "-d",
-            "postgres",
-            "-Atc",
-            "SELECT 1",
-          ],
-          { user: "postgres" },
-        );
+      const login = (password: string) => ns.run(psqlOverTcpCommand(bin, POSTGRES_USER, password, "SELECT 1", 5433), { user: "postgres" });
       expect(login(NEW_PASSWORD).status).toBe(0);
       // Not the verifier itself: it is not a password that logs in.
       expect(login(scramSha256Verifier(NEW_PASSWORD)).status).not.toBe(0);
