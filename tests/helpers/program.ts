@@ -5,6 +5,7 @@
  * (where Pulumi secrets are still marked).
  */
 import * as fs from "fs";
+import * as inspector from "inspector";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -45,6 +46,28 @@ export interface ProgramRun {
   /** Outputs that were Pulumi secrets. */
   readonly secretOutputs: Set<string>;
   readonly error?: Error;
+}
+
+/**
+ * The debugger session of the Pulumi SDK's closure serializer, which serializes dynamic providers.
+ * The SDK opens it once and keeps the debugger enabled, which is harmless in a real `pulumi up`
+ * that loads the program once. Here every run loads the program and its dependencies afresh, and
+ * with the debugger on, V8 keeps every script ever compiled: one jest process grew past 20 GB and
+ * CI's was killed by the OOM killer. So the debugger is on only while a program runs (enabling it
+ * again reports every live script, which is all the serializer needs), and off between runs.
+ */
+const sdkSessions: inspector.Session[] = [];
+const connectSession = inspector.Session.prototype.connect;
+inspector.Session.prototype.connect = function (this: inspector.Session) {
+  sdkSessions.push(this);
+  return connectSession.call(this);
+};
+function setDebugger(state: "enable" | "disable"): Promise<void[]> {
+  return Promise.all(
+    sdkSessions.map(
+      (session) => new Promise<void>((resolve, reject) => session.post(`Debugger.${state}`, (err) => (err ? reject(err) : resolve()))),
+    ),
+  );
 }
 
 /** Config as the Pulumi CLI would hand it to the program: Pulumi.yaml defaults, then the stack file. */
@@ -102,6 +125,7 @@ export async function runProgram(options: {
   const stack = options.stack ?? "test";
   const config = options.config ?? stackConfig(options.stack);
   const resources: RecordedResource[] = [];
+  await setDebugger("enable");
 
   await pulumi.runtime.setMocks(
     {
@@ -169,6 +193,7 @@ export async function runProgram(options: {
     }
   }
   await (pulumi.runtime as any).waitForRPCs();
+  await setDebugger("disable");
   return { resources, outputs, secretOutputs, error };
 }
 
@@ -197,6 +222,15 @@ export function find(run: ProgramRun, type: string, suffix: string): RecordedRes
     throw new Error(`expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`);
   }
   return matches[0];
+}
+
+/**
+ * The files a service container is given: its own uploads, or, for a read-only one, those of the
+ * never-started container that fills its config volume (components/serviceContainer.ts).
+ */
+export function filesOf(run: ProgramRun, container: RecordedResource): { file: string; content: string; permissions: string }[] {
+  const filler = run.resources.find((r) => r.type === TYPES.container && r.name === `${container.name}-config`);
+  return (filler ?? container).inputs.uploads ?? [];
 }
 
 export const TYPES = {
