@@ -1,14 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_PRIVILEGES, CPU_SHARES, ROOT_FILESYSTEMS } from "../lib/containerSecurity";
-import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_PUBLIC_PORT } from "../lib/constants";
+import { HOSTNAMES, NGINX_ADMIN_PORT, NGINX_CONFIG_FILE, NGINX_PUBLIC_PORT, NGINX_TEMP_DIR } from "../lib/constants";
 import { adminHosts, publicHosts } from "../lib/hostNames";
 import { NGINX_HTTPS_PORT, NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, NginxConfigInput, renderNginxConf } from "../lib/nginxConf";
 import { PROXY_DEFAULTS, ProxySettings } from "../lib/proxySettings";
 import { DEFAULTS } from "../lib/settings";
-import { nginxHealthcheck } from "../lib/services";
+import { nginxCommand, nginxHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
-import { serviceContainer } from "./serviceContainer";
+import { ServiceFile, serviceContainer } from "./serviceContainer";
 
 export interface NginxArgs {
   /** The container is named `${namePrefix}-nginx`. Required. */
@@ -73,6 +73,9 @@ export function nginxConfigInput(
         ? publicHosts({ bindAddress: placement.bindAddress, publicUrl, domain: proxy.domain, dockerHost: placement.dockerHost })
         : undefined,
     adminHosts: adminHosts(proxy.adminBindAddress, placement.dockerHost),
+    // Written out rather than the build's default (/var/lib/nginx in Debian's package, /var/cache/nginx
+    // in the official image), so nginx writes where its tmpfs is, whatever the image.
+    tempDir: NGINX_TEMP_DIR,
   };
 }
 
@@ -92,7 +95,7 @@ export class Nginx extends pulumi.ComponentResource {
       }),
     );
 
-    const uploads: docker.types.input.ContainerUpload[] = [{ file: "/etc/nginx/nginx.conf", content: this.config, permissions: "0644" }];
+    const uploads: ServiceFile[] = [{ file: NGINX_CONFIG_FILE, content: this.config, permissions: "0644" }];
     const ports: docker.types.input.ContainerPort[] = [
       { internal: NGINX_PUBLIC_PORT, external: args.httpPort, ip: args.bindAddress, protocol: "tcp" },
       { internal: NGINX_ADMIN_PORT, external: args.adminPort, ip: proxy.adminBindAddress, protocol: "tcp" },
@@ -121,6 +124,7 @@ export class Nginx extends pulumi.ComponentResource {
         cpuShares: CPU_SHARES.nginx,
         aliases: [HOSTNAMES.nginx],
         memoryMb: args.profile.nginx.memoryMb,
+        command: nginxCommand(),
         uploads,
         ports,
         healthcheck: nginxHealthcheck(),

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LOG_OPTIONS } from "../lib/constants";
-import { ContainerPrivileges, RootFilesystem } from "../lib/containerSecurity";
+import { configVolumeName, ContainerPrivileges, RootFilesystem, uploadsOutsideConfigDir } from "../lib/containerSecurity";
 import { dockerLabels } from "../lib/labels";
 import { dockerHealthcheck, HealthcheckSpec, waitTimeoutSeconds } from "../lib/healthchecks";
 
@@ -16,7 +16,7 @@ export interface ServiceContainerArgs {
   readonly aliases: readonly string[];
   /** The user it starts as and the capabilities it keeps after all are dropped (CONTAINER_PRIVILEGES). */
   readonly privileges: ContainerPrivileges;
-  /** Read-only or writable root, and the tmpfs mounts of a read-only one (ROOT_FILESYSTEMS). */
+  /** Read-only or writable root, the tmpfs mounts and config directory of a read-only one (ROOT_FILESYSTEMS). */
   readonly rootFilesystem: RootFilesystem;
   /** Relative CPU weight when the host's CPUs are busy (CPU_SHARES; Docker's default is 1024). */
   readonly cpuShares: number;
@@ -27,13 +27,24 @@ export interface ServiceContainerArgs {
   /** Arguments to the image's own entrypoint (the entrypoint is never replaced). */
   readonly command?: string[];
   readonly volumes?: docker.types.input.ContainerVolume[];
-  readonly uploads?: docker.types.input.ContainerUpload[];
+  /** Files placed before the start; with a read-only root, each directly in its config directory. */
+  readonly uploads?: readonly ServiceFile[];
   readonly ports?: docker.types.input.ContainerPort[];
   /** Seconds Docker waits after the stop signal before killing. Default 10. */
   readonly stopGraceSeconds?: number;
   readonly shmSizeMb?: number;
   /** Labels identifying the gateway's containers in `docker ps --filter label=...`. */
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A file the container reads, uploaded before it starts. */
+export interface ServiceFile {
+  /** Absolute path in the container. */
+  readonly file: string;
+  /** The file's text; a secret stays one in the state. */
+  readonly content: pulumi.Input<string>;
+  /** Octal mode, e.g. "0644"; the owner is root. */
+  readonly permissions: string;
 }
 
 export interface ServiceContainer {
@@ -56,10 +67,21 @@ export function serviceContainer(
   const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: opts.parent });
   const stopGraceSeconds = args.stopGraceSeconds ?? 10;
   const root = args.rootFilesystem;
-  // The provider copies uploads to `/`, which Docker refuses on a read-only root.
-  if (root.readOnly && (args.uploads ?? []).length > 0) {
-    throw new Error(`${args.containerName}: a read-only root cannot receive uploads`);
+  const files = args.uploads ?? [];
+  // Upload paths are constants of the components: a wrong one is a bug here, not bad config.
+  const misplaced = uploadsOutsideConfigDir(
+    root,
+    files.map((file) => file.file),
+  );
+  if (misplaced.length > 0) {
+    throw new Error(
+      `${args.containerName}: its root is read-only; uploads must go directly into its config directory, not ${misplaced.join(", ")}`,
+    );
   }
+  const configMount =
+    root.readOnly && root.configDir !== undefined && files.length > 0
+      ? configVolume(name, args, image, root.configDir, files, opts.parent)
+      : undefined;
   const container = new docker.Container(
     name,
     {
@@ -90,8 +112,8 @@ export function serviceContainer(
       readOnly: root.readOnly,
       // The provider reads tmpfs back as the engine stores it (as given): no diff on the next up.
       tmpfs: root.readOnly ? { ...root.tmpfs } : undefined,
-      volumes: args.volumes,
-      uploads: args.uploads,
+      volumes: configMount ? [...(args.volumes ?? []), configMount] : args.volumes,
+      uploads: configMount || files.length === 0 ? undefined : files.map(providerUpload),
       stopTimeout: stopGraceSeconds,
       destroyGraceSeconds: stopGraceSeconds,
       labels: dockerLabels(args.labels),
@@ -109,6 +131,66 @@ export function serviceContainer(
     },
   );
   return { image, container };
+}
+
+function providerUpload(file: ServiceFile): docker.types.input.ContainerUpload {
+  return { file: file.file, content: file.content, permissions: file.permissions };
+}
+
+/**
+ * The config volume of a read-only container (RootFilesystem.configDir): a volume named after
+ * its files, filled through a container of the same image that is created and never started (the
+ * provider uploads into a created container; Docker writes files that land in one of its volumes
+ * even though it never ran). The service mounts the volume read-only; the mount depends on the
+ * filling container, so the service starts only once its files are there. Both follow the files:
+ * other files, another volume, a new filling container and a new service container.
+ */
+function configVolume(
+  name: string,
+  args: ServiceContainerArgs,
+  image: docker.RemoteImage,
+  configDir: string,
+  files: readonly ServiceFile[],
+  parent: pulumi.Resource,
+): docker.types.input.ContainerVolume {
+  // The stack's labels, but not the service's: `docker ps --filter label=ai-gateway.service=nginx`
+  // finds nginx alone.
+  const stackLabels = Object.fromEntries(Object.entries(args.labels).filter(([label]) => label !== "ai-gateway.service"));
+  const labels = dockerLabels({ ...stackLabels, "ai-gateway.config-of": args.containerName });
+  // A digest of the files, secret ones included, is not itself a secret (configVolumeName).
+  const volumeName = pulumi.unsecret(
+    pulumi.all(files.map((file) => file.content)).apply((contents) =>
+      configVolumeName(
+        args.containerName,
+        files.map((file, i) => ({ ...file, content: contents[i] })),
+      ),
+    ),
+  );
+  const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent });
+  const filler = new docker.Container(
+    `${name}-config`,
+    {
+      name: `${args.containerName}-config`,
+      image: image.imageId,
+      // Created, never started: nothing runs in it, and no `pulumi up` or engine restart starts it.
+      start: false,
+      mustRun: false,
+      restart: "no",
+      networkMode: "none",
+      capabilities: { drops: ["ALL"] },
+      securityOpts: ["no-new-privileges=true"],
+      logDriver: "json-file",
+      logOpts: { ...LOG_OPTIONS },
+      volumes: [{ volumeName: volume.name, containerPath: configDir }],
+      uploads: files.map(providerUpload),
+      labels,
+    },
+    // A fixed name cannot exist twice: remove the old one first.
+    { parent, deleteBeforeReplace: true },
+  );
+  // The volume's name, known once the filling container holds the files.
+  const filledVolume = pulumi.all([volume.name, filler.id]).apply(([volumeName]) => volumeName);
+  return { volumeName: filledVolume, containerPath: configDir, readOnly: true };
 }
 
 /**

@@ -43,7 +43,18 @@ export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";
  * Where the generated redis.conf is placed: the official image's documented location for a custom
  * config. It holds the password, so it is uploaded as a secret and never put on a command line.
  */
-export const REDIS_CONFIG_PATH = "/usr/local/etc/redis/redis.conf";
+export const REDIS_CONFIG_DIR = "/usr/local/etc/redis";
+export const REDIS_CONFIG_PATH = `${REDIS_CONFIG_DIR}/redis.conf`;
+
+/**
+ * nginx's uploaded files (nginx.conf, the TLS certificate and key) are in this directory, the mount
+ * point of its config volume (lib/containerSecurity.ts: ROOT_FILESYSTEMS); nginx is started with
+ * `-c` on the file in it.
+ */
+export const NGINX_CONFIG_DIR = "/etc/nginx/ai-gateway";
+export const NGINX_CONFIG_FILE = `${NGINX_CONFIG_DIR}/nginx.conf`;
+/** nginx's temp directories (client bodies, proxied responses): the official image's place, a tmpfs here. */
+export const NGINX_TEMP_DIR = "/var/cache/nginx";
 
 /** Where the generated LiteLLM config is placed: a single file, never a directory over /app. */
 export const LITELLM_CONFIG_PATH = "/app/config.yaml";

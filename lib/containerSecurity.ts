@@ -4,7 +4,8 @@
  * the networks it joins. components/serviceContainer.ts applies them; the e2e suite shows each
  * image starting with them on the real engine.
  */
-import { HOSTNAMES } from "./constants";
+import { createHash } from "crypto";
+import { HOSTNAMES, NGINX_CONFIG_DIR, NGINX_TEMP_DIR, REDIS_CONFIG_DIR } from "./constants";
 
 /** The gateway's services, by their key in HOSTNAMES. */
 export type ServiceKey = keyof typeof HOSTNAMES;
@@ -36,27 +37,89 @@ export const CONTAINER_PRIVILEGES: Readonly<Record<ServiceKey, ContainerPrivileg
 };
 
 /**
- * A container's root filesystem (CIS 5.12). A read-only root keeps the image's files as shipped;
- * the service writes only to its volumes and to tmpfs mounts (path to Docker's tmpfs options).
+ * A container's root filesystem (CIS 5.12). A read-only root keeps the image's files as shipped:
+ * whatever runs in the container can change nothing in it but its tmpfs mounts (memory, empty at
+ * every start) and its volumes.
  */
-export type RootFilesystem = { readonly readOnly: false } | { readonly readOnly: true; readonly tmpfs: Readonly<Record<string, string>> };
+export type RootFilesystem =
+  | { readonly readOnly: false }
+  | {
+      readonly readOnly: true;
+      /** The directories the service writes at run time, each a tmpfs: path to Docker's tmpfs options. */
+      readonly tmpfs: Readonly<Record<string, string>>;
+      /**
+       * Where its uploaded files go, if it has any. Docker refuses to copy files into a read-only
+       * root, and the docker provider copies every upload to `/`, which Docker refuses even for a
+       * file that would land in a volume. So the files are uploaded into a config volume through a
+       * container that is created and never started, and the service mounts that volume here,
+       * read-only (components/serviceContainer.ts).
+       */
+      readonly configDir?: string;
+    };
 
 /**
- * PostgreSQL runs on a read-only root: it writes its data volume, its socket directory and /tmp
- * (runtime/postgres-start.sh's marker), each tmpfs sized for files of a few bytes. The others
- * stay writable because they receive uploaded files, which the docker provider copies into the
- * container at `/` before the start, and Docker refuses any copy to `/` on a read-only root
- * ("container rootfs is marked read-only"), even for a file that would land in a volume. LiteLLM
- * and Open WebUI also write into their images at start (prisma into site-packages; static files
- * into /app).
+ * nginx, PostgreSQL and Redis run on read-only roots; each tmpfs is sized for what the service
+ * keeps there and counts towards the container's memory limit only as far as it is used.
+ * - nginx: its temp directories (rendered into nginx.conf, so the same in every image; they stay
+ *   empty, since every proxied location streams both ways), the pid file (/var/run, a link to
+ *   /run in the official image and the stand-in) and /tmp. Its files are on its config volume.
+ * - PostgreSQL: the socket directory and /tmp (runtime/postgres-start.sh's marker); the data is on
+ *   its volume, shared memory on /dev/shm. Its start script is its command, so it uploads nothing.
+ * - Redis: /tmp only; it keeps nothing on disk (its working directory /data is the image's
+ *   volume). redis.conf is on its config volume.
+ * LiteLLM and Open WebUI stay writable: they write into their images at start (LiteLLM's prisma
+ * into site-packages; Open WebUI its static files into /app).
  */
 export const ROOT_FILESYSTEMS: Readonly<Record<ServiceKey, RootFilesystem>> = {
   postgres: { readOnly: true, tmpfs: { "/var/run/postgresql": "size=1m", "/tmp": "size=1m" } },
-  nginx: { readOnly: false },
-  redis: { readOnly: false },
+  nginx: {
+    readOnly: true,
+    tmpfs: { [NGINX_TEMP_DIR]: "size=16m", "/run": "size=1m", "/tmp": "size=1m" },
+    configDir: NGINX_CONFIG_DIR,
+  },
+  redis: { readOnly: true, tmpfs: { "/tmp": "size=1m" }, configDir: REDIS_CONFIG_DIR },
   litellm: { readOnly: false },
   openWebui: { readOnly: false },
 };
+
+/**
+ * The uploads a read-only container could not receive: with no config directory, all of them;
+ * with one, those not directly in it (the volume starts empty, so there is no subdirectory to
+ * copy into). A writable container takes them anywhere.
+ */
+export function uploadsOutsideConfigDir(root: RootFilesystem, files: readonly string[]): string[] {
+  if (!root.readOnly) {
+    return [];
+  }
+  if (root.configDir === undefined) {
+    return [...files];
+  }
+  const dir = root.configDir.endsWith("/") ? root.configDir : `${root.configDir}/`;
+  return files.filter((file) => !file.startsWith(dir) || file.slice(dir.length).includes("/"));
+}
+
+/** One uploaded file as it lands in a config volume. */
+export interface ConfigFile {
+  readonly file: string;
+  readonly content: string;
+  readonly permissions: string;
+}
+
+/**
+ * The name of the config volume that holds exactly `files`: the container's name and a digest of
+ * the files. Other files give another volume, so a changed config reaches a new, empty volume (a
+ * file the new config no longer has, such as the TLS key once TLS is off, is not carried over)
+ * and the service container, whose mount changes, is replaced and reads it; the old volume is
+ * removed with the old container. Twelve hex digits of SHA-256 reveal nothing of a secret among
+ * the files (each holds a generated password or a key), and tell configs apart.
+ */
+export function configVolumeName(containerName: string, files: readonly ConfigFile[]): string {
+  const canonical = [...files]
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+    .map(({ file, content, permissions }) => [file, permissions, content]);
+  const digest = createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 12);
+  return `${containerName}-config-${digest}`;
+}
 
 /**
  * Relative CPU weights (Docker's default is 1024). They only matter when the host's CPUs are all

@@ -3,6 +3,7 @@ import {
   HOSTNAMES,
   LITELLM_PORT,
   NGINX_ADMIN_PORT,
+  NGINX_CONFIG_DIR,
   NGINX_HEALTH_PORT,
   NGINX_PROXY_TIMEOUT_SECONDS,
   NGINX_PUBLIC_PORT,
@@ -13,8 +14,8 @@ import { AcceptedHosts, LOOPBACK_HOST_NAMES } from "./hostNames";
 /** Port of the HTTPS listener inside the nginx container (published on the host's httpsPort). */
 export const NGINX_HTTPS_PORT = 8443;
 /** Where the nginx component uploads the TLS certificate chain and key (PEM) inside the container. */
-export const NGINX_TLS_CERTIFICATE_FILE = "/etc/nginx/gateway-tls.crt";
-export const NGINX_TLS_KEY_FILE = "/etc/nginx/gateway-tls.key";
+export const NGINX_TLS_CERTIFICATE_FILE = `${NGINX_CONFIG_DIR}/tls.crt`;
+export const NGINX_TLS_KEY_FILE = `${NGINX_CONFIG_DIR}/tls.key`;
 
 /**
  * Idle time after which nginx drops a kept-alive upstream connection. Below uvicorn's default

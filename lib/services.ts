@@ -7,6 +7,7 @@ import {
   HOSTNAMES,
   LITELLM_CONFIG_PATH,
   LITELLM_PORT,
+  NGINX_CONFIG_FILE,
   NGINX_HEALTH_PORT,
   OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS,
   OPEN_WEBUI_PORT,
@@ -163,6 +164,15 @@ export function openWebuiHealthcheck(): HealthcheckSpec {
     retries: 6,
     startPeriodSeconds: 300,
   };
+}
+
+/**
+ * The image's own command on the uploaded config, which is in nginx's config volume (its root is
+ * read-only). The first word stays `nginx`, so the official entrypoint still runs its
+ * /docker-entrypoint.d scripts; none of them needs to write (they skip a read-only /etc/nginx).
+ */
+export function nginxCommand(): string[] {
+  return ["nginx", "-c", NGINX_CONFIG_FILE, "-g", "daemon off;"];
 }
 
 /** nginx answers its own health endpoint on a loopback-only listener inside its container. */

@@ -13,9 +13,16 @@ import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { ROOT } from "../helpers/program";
 import { PROFILES } from "../../profiles";
 import { envRecord } from "../helpers/envList";
-import { OPEN_WEBUI_SECRET_KEY_FILE } from "../../lib/constants";
+import {
+  NGINX_CONFIG_DIR,
+  NGINX_CONFIG_FILE,
+  NGINX_TEMP_DIR,
+  OPEN_WEBUI_SECRET_KEY_FILE,
+  POSTGRES_DATA_DIR,
+  REDIS_CONFIG_DIR,
+} from "../../lib/constants";
 import { scramSha256Verifier } from "../../lib/scram";
-import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
+import { changes, docker, dockerExec, inspect, request, Stack, volumeExists, Workspace } from "./harness";
 import {
   allHealthy,
   freshRegistryImages,
@@ -26,6 +33,7 @@ import {
   readMarkers,
   readmeChangeTable,
   removeLeftovers,
+  Service,
   SERVICES,
   servicesOf,
   useLocalImages,
@@ -35,6 +43,20 @@ import {
 import { describeE2E } from "./requirements";
 
 const TLS_DOMAIN = "gateway.e2e.test";
+
+/**
+ * The config volume `container` mounts at `dir`: read-only, named after its files, and mounted
+ * read-write only by the container that filled it, which never ran.
+ */
+async function configVolume(container: string, dir: string): Promise<string> {
+  const mounts = (await inspect(container)).Mounts.filter((m: any) => m.Destination === dir);
+  expect(mounts).toEqual([
+    expect.objectContaining({ Type: "volume", RW: false, Name: expect.stringMatching(new RegExp(`^${container}-config-[0-9a-f]{12}$`)) }),
+  ]);
+  const users = (await docker(["ps", "-a", "--filter", `volume=${mounts[0].Name}`, "--format", "{{.Names}} {{.State}}"])).stdout;
+  expect(users.trim().split("\n").sort()).toEqual([`${container} running`, `${container}-config created`]);
+  return mounts[0].Name;
+}
 const HTTPS_PORT = 8443;
 
 /** A GET over HTTPS to 127.0.0.1 with the gateway's domain as SNI and Host. */
@@ -207,22 +229,57 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
     expect(workers).not.toMatch(/^Uid:\s+0\s/m);
   });
 
-  test("PostgreSQL runs on a read-only root: writes fail but in its tmpfs and volume; the others stay writable", async () => {
+  test("nginx, PostgreSQL and Redis run on a read-only root: writes fail but in their tmpfs and volumes; nginx's and Redis's files are on a read-only config volume", async () => {
+    const readOnly: Record<Service, { tmpfs: string[]; writable?: string[]; configDir?: string }> = {
+      postgres: { tmpfs: ["/tmp", "/var/run/postgresql"], writable: [POSTGRES_DATA_DIR] },
+      redis: { tmpfs: ["/tmp"], writable: ["/data"], configDir: REDIS_CONFIG_DIR },
+      nginx: { tmpfs: ["/run", "/tmp", NGINX_TEMP_DIR], configDir: NGINX_CONFIG_DIR },
+      // LiteLLM's prisma writes into its site-packages, Open WebUI copies its static files into /app.
+      litellm: { tmpfs: [] },
+      "open-webui": { tmpfs: [] },
+    };
     for (const service of SERVICES) {
-      const info = await inspect(n.container(service));
-      expect([service, info.HostConfig.ReadonlyRootfs, Object.keys(info.HostConfig.Tmpfs ?? {}).sort()]).toEqual(
-        service === "postgres" ? [service, true, ["/tmp", "/var/run/postgresql"]] : [service, false, []],
-      );
+      const container = n.container(service);
+      const info = await inspect(container);
+      const expected = readOnly[service];
+      const isReadOnly = expected.tmpfs.length > 0;
+      expect([service, info.HostConfig.ReadonlyRootfs, Object.keys(info.HostConfig.Tmpfs ?? {}).sort()]).toEqual([
+        service,
+        isReadOnly,
+        expected.tmpfs,
+      ]);
+      if (!isReadOnly) {
+        continue;
+      }
+      // As the container's user: root in nginx, which only the read-only mount stops.
+      const write = await docker(["exec", container, "touch", "/ai-gateway-probe"], { allowFailure: true });
+      expect([service, write.code, write.stderr]).toEqual([service, 1, expect.stringContaining("Read-only file system")]);
+      for (const dir of [...expected.tmpfs, ...(expected.writable ?? [])]) {
+        const probe = await docker(["exec", container, "sh", "-c", `touch ${dir}/ai-gateway-probe && rm ${dir}/ai-gateway-probe`], {
+          allowFailure: true,
+        });
+        expect([service, dir, probe.code, probe.stderr]).toEqual([service, dir, 0, ""]);
+      }
+      if (expected.configDir !== undefined) {
+        await configVolume(container, expected.configDir);
+        // Read-only for the service too: root in nginx cannot rewrite its own config.
+        const rewrite = await docker(["exec", container, "sh", "-c", `echo x >> ${expected.configDir}/probe`], { allowFailure: true });
+        expect([service, rewrite.code, rewrite.stderr]).toEqual([
+          service,
+          expect.any(Number),
+          expect.stringContaining("Read-only file system"),
+        ]);
+      }
     }
-    const postgres = n.container("postgres");
-    const write = await docker(["exec", postgres, "touch", "/ai-gateway-probe"], { allowFailure: true });
-    expect([write.code, write.stderr]).toEqual([1, expect.stringContaining("Read-only file system")]);
-    for (const dir of ["/tmp", "/var/run/postgresql", "/var/lib/postgresql/data"]) {
-      const probe = await docker(["exec", postgres, "sh", "-c", `touch ${dir}/ai-gateway-probe && rm ${dir}/ai-gateway-probe`], {
-        allowFailure: true,
-      });
-      expect([dir, probe.code, probe.stderr]).toEqual([dir, 0, ""]);
-    }
+    // nginx writes its temp files where the tmpfs is, not where its build would (Debian: /var/lib/nginx).
+    expect((await dockerExec(n.container("nginx"), ["ls", NGINX_TEMP_DIR])).trim().split("\n")).toEqual([
+      "client_body",
+      "fastcgi",
+      "proxy",
+      "scgi",
+      "uwsgi",
+    ]);
+    expect((await inspect(n.container("nginx"))).Config.Cmd).toEqual(["nginx", "-c", NGINX_CONFIG_FILE, "-g", "daemon off;"]);
   });
 
   test("secrets out of the environments where the image offers a way: PostgreSQL holds a verifier, Open WebUI's key is a root-only file", async () => {
@@ -415,8 +472,14 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
       await expect(request("http://127.0.0.1:8080/")).rejects.toThrow(/ECONNREFUSED/);
     });
 
+    /** A line of the TLS key's base64 body, and the config volume it was uploaded into. */
+    let tlsKeyLine = "";
+    let tlsConfigVolume = "";
+
     test("tls on: HTTPS with the stack's certificate and HSTS, plain HTTP redirects, the key file is root's only", async () => {
       const certificate = selfSignedCertificate([TLS_DOMAIN]);
+      tlsKeyLine = certificate.key.split("\n")[1];
+      expect(tlsKeyLine).toMatch(/^[A-Za-z0-9+/=]{40,}$/);
       await change("`tls` on or off (with `domain`, certificate, key)", "tls-on", async () => {
         await stack.set("tls", "true");
         await stack.set("domain", TLS_DOMAIN);
@@ -436,6 +499,7 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
       expect(redirect.headers.location).toBe(`https://${TLS_DOMAIN}:${HTTPS_PORT}/some/page`);
       const modes = await dockerExec(n.container("nginx"), ["stat", "-c", "%n %a %u", NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE]);
       expect(modes.trim().split("\n")).toEqual([`${NGINX_TLS_CERTIFICATE_FILE} 644 0`, `${NGINX_TLS_KEY_FILE} 600 0`]);
+      tlsConfigVolume = await configVolume(n.container("nginx"), NGINX_CONFIG_DIR);
     });
 
     test("tls off: plain HTTP again", async () => {
@@ -448,6 +512,22 @@ describeE2E("medium stack: pulumi up from nothing, then converged", () => {
       expect(outputs.openWebuiUrl).toBe("http://127.0.0.1:8090/");
       expect((await request("http://127.0.0.1:8090/")).status).toBe(200);
       await expect(httpsGet(HTTPS_PORT, "/")).rejects.toThrow(/ECONNREFUSED/);
+      // The key went with the container and its config volume: the new container has a new volume
+      // holding nginx.conf alone, and no file anywhere in it holds the key.
+      expect(tlsKeyLine).not.toBe("");
+      expect(await volumeExists(tlsConfigVolume)).toBe(false);
+      const nginx = n.container("nginx");
+      const current = await configVolume(nginx, NGINX_CONFIG_DIR);
+      expect(current).not.toBe(tlsConfigVolume);
+      // The old volume is gone from the engine, not only from the stack: nginx's only config volume is the new one.
+      expect((await docker(["volume", "ls", "-q", "--filter", `name=${nginx}-config-`])).stdout.trim().split("\n")).toEqual([current]);
+      expect((await dockerExec(nginx, ["ls", "-A", NGINX_CONFIG_DIR])).trim()).toBe("nginx.conf");
+      const search = await docker(
+        // Privileged: the container's root has no capability to read other users' files (nginx's temp directories).
+        ["exec", "--privileged", nginx, "grep", "-rlF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev", tlsKeyLine, "/"],
+        { allowFailure: true },
+      );
+      expect([search.code, search.stdout]).toEqual([1, ""]);
     });
 
     test("adminPort 4001 -> 4011 moves the admin listener", async () => {

@@ -189,7 +189,11 @@ const CONTAINER_WORDS: Record<string, string> = {
 export function withPidsLimits(changes: readonly string[]): string[] {
   const steps = [...changes];
   for (const change of changes) {
+    // A config volume's filling container (ai-gateway-<service>-config) never runs and has no limit.
     const m = /^(replace|create|delete) Container ai-gateway-(\S+)$/.exec(change);
+    if (m?.[2].endsWith("-config")) {
+      continue;
+    }
     if (m) {
       steps.push(`${m[1] === "replace" ? "update" : m[1]} ContainerPidsLimit ai-gateway-${m[2]}-pids`);
     }
@@ -199,6 +203,17 @@ export function withPidsLimits(changes: readonly string[]): string[] {
 
 /** "<service> and its image are added/removed": its container, image and component created or deleted. */
 const ADDED_OR_REMOVED = /(\w[\w ]*?) and its image are (added|removed)/;
+
+/** The services whose files are on a config volume (lib/containerSecurity.ts: ROOT_FILESYSTEMS). */
+const WITH_CONFIG_VOLUME = new Set(["nginx", "redis"]);
+/** "nginx's and Redis's config volumes": each volume and the container that fills it. */
+const CONFIG_VOLUMES = /((?:(?:nginx|Redis)'s(?: and )?)+) config volumes?/;
+
+function configVolumeChanges(op: string, service: string): string[] {
+  return WITH_CONFIG_VOLUME.has(service)
+    ? [`${op} Volume ai-gateway-${service}-config`, `${op} Container ai-gateway-${service}-config`]
+    : [];
+}
 
 /**
  * The changes (as harness.changes() writes them) a README row promises: services named in the
@@ -218,7 +233,20 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
       // The service's component (e.g. "Redis ai-gateway-redis") comes and goes with it.
       const component = `${whole[1].replace(/ /g, "")} ai-gateway-${service}`;
       promised.push(`${wholeOp} ${resource}`, `${wholeOp} RemoteImage ai-gateway-${service}-image`, `${wholeOp} ${component}`);
+      promised.push(...configVolumeChanges(wholeOp, service));
       cell = cell.replace(whole[0], "");
+    }
+    const configs = CONFIG_VOLUMES.exec(cell);
+    if (configs) {
+      for (const [word, service] of [
+        ["nginx", "nginx"],
+        ["Redis", "redis"],
+      ]) {
+        if (configs[1].includes(`${word}'s`)) {
+          promised.push(...configVolumeChanges(op, service));
+        }
+      }
+      cell = cell.replace(configs[0], "");
     }
     // A step named after its service is not that service's container.
     if (cell.includes("Open WebUI settings step")) {
@@ -242,6 +270,10 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
     }
     if (cell.includes("that image and its container")) {
       promised.push(`${op} RemoteImage ai-gateway-${subject?.service}-image`, `${op} Container ai-gateway-${subject?.service}`);
+      // The container that fills its config volume is of the same image; the files, and so the volume, stay.
+      if (subject?.service !== undefined && WITH_CONFIG_VOLUME.has(subject.service)) {
+        promised.push(`${op} Container ai-gateway-${subject.service}-config`);
+      }
     }
   };
   read(row[0], "replace");

@@ -13,6 +13,8 @@ import {
   HOSTNAMES,
   LITELLM_CONFIG_PATH,
   NGINX_ADMIN_PORT,
+  NGINX_CONFIG_DIR,
+  NGINX_CONFIG_FILE,
   NGINX_HEALTH_PORT,
   NGINX_PUBLIC_PORT,
   POSTGRES_DATA_DIR,
@@ -258,7 +260,20 @@ except urllib.error.HTTPError as e:
         .uploads;
 
     const nginx = n.container("nginx");
-    const conf = uploadsOf(nginx).find((u) => u.file === "/etc/nginx/nginx.conf")!;
+    // nginx's root is read-only: its files were uploaded into its config volume through the
+    // container that fills it (never started), and nginx mounts that volume read-only.
+    const conf = uploadsOf(`${nginx}-config`).find((u) => u.file === NGINX_CONFIG_FILE)!;
+    expect((await inspect(nginx)).Mounts).toEqual([
+      expect.objectContaining({
+        Type: "volume",
+        Name: expect.stringMatching(/-nginx-config-[0-9a-f]{12}$/),
+        Destination: NGINX_CONFIG_DIR,
+        RW: false,
+      }),
+    ]);
+    expect((await inspect(`${nginx}-config`)).State).toEqual(
+      expect.objectContaining({ Status: "created", StartedAt: "0001-01-01T00:00:00Z" }),
+    );
     expect(typeof conf.content).toBe("string");
     expect((await execIn(nginx, ["cat", conf.file])).stdout).toBe(conf.content);
     expect((await execIn(nginx, ["stat", "-c", "%F %a %u:%g", conf.file])).stdout.trim()).toBe("regular file 644 0:0");

@@ -73,7 +73,9 @@ describeE2E("upgrade from the one-network layout", () => {
         ...["backend", "frontend", "egress", "edge"].map((role) => `create Network ai-gateway-${role}-network`),
       ]),
     );
-    expect(planned.filter((c) => / (Volume|RemoteImage) /.test(c))).toEqual([]);
+    // The data volumes and the images stay; nginx's files move to a config volume of their own (read-only root).
+    expect(planned.filter((c) => / (Volume|RemoteImage) /.test(c))).toEqual(["create Volume ai-gateway-nginx-config"]);
+    expect(planned).toContain("create Container ai-gateway-nginx-config");
     await allHealthy(STACK);
     expect(await readMarkers(STACK)).toEqual({ postgres: ["before-upgrade"], openWebui: ["before-upgrade"] });
     expect((await docker(["network", "inspect", `${n.prefix}-net`], { allowFailure: true })).code).not.toBe(0);

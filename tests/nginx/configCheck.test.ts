@@ -2,9 +2,10 @@
  * `nginx -t` (Debian sid's nginx 1.30, the shipped image's generation) accepts the configuration
  * the nginx component renders for every profile and every combination of TLS, rate limit, admin
  * allow-list and trusted proxies: the production text itself (user nginx, Docker's resolver, the
- * image's paths), placed at /etc/nginx/nginx.conf with the certificate and key beside it, as the
- * component uploads them.
+ * image's paths), placed in the container's config directory with the certificate and key beside
+ * it, as the component uploads them, and its temp directory on a tmpfs.
  */
+import * as path from "path";
 import { nginxConfigInput } from "../../components/nginx";
 import { NGINX_TLS_CERTIFICATE_FILE, NGINX_TLS_KEY_FILE, renderNginxConf } from "../../lib/nginxConf";
 import { PROXY_DEFAULTS, ProxySettings } from "../../lib/proxySettings";
@@ -16,8 +17,8 @@ import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 
 const CERT = selfSignedCertificate(["ai.example.com"]);
 const FILES = {
-  [NGINX_TLS_CERTIFICATE_FILE.replace("/etc/nginx/", "")]: CERT.cert,
-  [NGINX_TLS_KEY_FILE.replace("/etc/nginx/", "")]: CERT.key,
+  [path.basename(NGINX_TLS_CERTIFICATE_FILE)]: CERT.cert,
+  [path.basename(NGINX_TLS_KEY_FILE)]: CERT.key,
 };
 
 type Combination = [profile: string, tls: boolean, rate: boolean, adminCidrs: boolean, trusted: boolean];

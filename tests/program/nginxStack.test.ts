@@ -3,7 +3,8 @@
  * HTTPS published, https:// outputs), the admin listener's exposure and its access output, and the
  * rate limit reaching nginx.conf.
  */
-import { find, plainOccurrences, ProgramRun, runProgram, stackConfig, TYPES } from "../helpers/program";
+import { filesOf, find, plainOccurrences, ProgramRun, runProgram, stackConfig, TYPES } from "../helpers/program";
+import { NGINX_CONFIG_FILE } from "../../lib/constants";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 import { runRecorded } from "../helpers/recordedCommand";
@@ -28,7 +29,7 @@ async function run(overrides: Record<string, string>): Promise<ProgramRun> {
 }
 
 const nginxOf = (r: ProgramRun) => find(r, TYPES.container, "-nginx");
-const confOf = (r: ProgramRun): string => nginxOf(r).inputs.uploads.find((u: any) => u.file === "/etc/nginx/nginx.conf").content;
+const confOf = (r: ProgramRun): string => filesOf(r, nginxOf(r)).find((u) => u.file === NGINX_CONFIG_FILE)!.content;
 
 describe("TLS", () => {
   let r: ProgramRun;
@@ -52,11 +53,11 @@ describe("TLS", () => {
   });
 
   test("the certificate and key are uploaded as secrets, the key readable by root only", () => {
-    const uploads = nginxOf(r).inputs.uploads;
-    expect(uploads.map((u: any) => [u.file, u.permissions])).toEqual([
-      ["/etc/nginx/nginx.conf", "0644"],
-      ["/etc/nginx/gateway-tls.crt", "0644"],
-      ["/etc/nginx/gateway-tls.key", "0600"],
+    const uploads = filesOf(r, nginxOf(r));
+    expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
+      ["/etc/nginx/ai-gateway/nginx.conf", "0644"],
+      ["/etc/nginx/ai-gateway/tls.crt", "0644"],
+      ["/etc/nginx/ai-gateway/tls.key", "0600"],
     ]);
     expect(uploads[1].content).toBe(CERT.cert);
     expect(uploads[2].content).toBe(CERT.key);
@@ -94,7 +95,7 @@ describe("TLS", () => {
 
 test("without TLS only nginx.conf is uploaded and the URLs stay http://", async () => {
   const r = await run({});
-  expect(nginxOf(r).inputs.uploads.map((u: any) => u.file)).toEqual(["/etc/nginx/nginx.conf"]);
+  expect(filesOf(r, nginxOf(r)).map((u) => u.file)).toEqual([NGINX_CONFIG_FILE]);
   expect(confOf(r)).not.toContain("ssl");
   expect((r.outputs as any).apiBaseUrl).toMatch(/^http:\/\//);
 });

@@ -11,7 +11,8 @@ import { waitTimeoutSeconds } from "../../lib/healthchecks";
 import { litellmHealthcheck, nginxHealthcheck, openWebuiHealthcheck, postgresHealthcheck, redisHealthcheck } from "../../lib/services";
 import { BUDGETS, PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
 import { envRecord } from "../helpers/envList";
-import { find, plainOccurrences, ProgramRun, RecordedResource, ROOT, runProgram, stackConfig, TYPES } from "../helpers/program";
+import { filesOf, find, plainOccurrences, ProgramRun, RecordedResource, ROOT, runProgram, stackConfig, TYPES } from "../helpers/program";
+import { configVolumeName } from "../../lib/containerSecurity";
 
 const GO_DURATION = /^(\d+h)?(\d+m)?\d+s$|^\d+ms$/;
 const SERVICES = ["postgres", "litellm", "open-webui", "nginx"] as const;
@@ -69,9 +70,11 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
   test("registers exactly the gateway's resources", () => {
     const count = (type: string) => run.resources.filter((r) => r.type === type).length;
     const containers = services.length;
-    expect(count(TYPES.container)).toBe(containers);
+    // nginx and Redis (read-only roots) each have a config volume and the container that fills it.
+    const configVolumes = withRedis ? 2 : 1;
+    expect(count(TYPES.container)).toBe(containers + configVolumes);
     expect(count(TYPES.image)).toBe(containers);
-    expect(count(TYPES.volume)).toBe(2);
+    expect(count(TYPES.volume)).toBe(2 + configVolumes);
     expect(count(TYPES.network)).toBe(4);
     expect(count(TYPES.dockerProvider)).toBe(1);
     // Seven gateway secrets (Redis's too, on every profile), and a virtual key each for Open WebUI
@@ -85,7 +88,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
     // ... and one each: key registration, Open WebUI settings step.
-    expect(run.resources).toHaveLength(3 * containers + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
+    expect(run.resources).toHaveLength(3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -102,7 +105,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
     expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
     const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
-    expect(dockerResources.length).toBe(2 * services.length + 2 + 4);
+    expect(dockerResources.length).toBe(2 * services.length + 2 * (withRedis ? 2 : 1) + 2 + 4);
     for (const r of dockerResources) {
       expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
     }
@@ -146,7 +149,7 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(i.capabilities.drops).toEqual(["ALL"]);
     expect(i.capabilities.adds).toEqual(service === "nginx" ? ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] : undefined);
     expect(i.user).toBe(service === "postgres" || service === "redis" ? "999:999" : undefined);
-    expect(i.readOnly).toBe(service === "postgres");
+    expect(i.readOnly).toBe(service === "postgres" || service === "nginx" || service === "redis");
     const pids = run.resources.find((r) => r.type === TYPES.pidsLimit && r.name.endsWith(`-${service}-pids`))!;
     expect(pids.inputs.container).toBe(i.name);
     expect(pids.inputs.pidsLimit).toBe(
@@ -202,6 +205,49 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
       { internal: 8080, external: stackFile["ai-gateway:httpPort"], ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8081, external: stackFile["ai-gateway:adminPort"], ip: "127.0.0.1", protocol: "tcp" },
     ]);
+  });
+
+  test("read-only nginx and Redis get their files on a config volume, filled by a container that never starts", () => {
+    for (const service of ["nginx", "redis"] as const) {
+      if (service === "redis" && profile.redis === undefined) {
+        continue;
+      }
+      const c = container(service);
+      const filler = find(run, TYPES.container, `${c.name}-config`);
+      const volume = find(run, TYPES.volume, `${c.name}-config`);
+      const configDir = service === "nginx" ? "/etc/nginx/ai-gateway" : "/usr/local/etc/redis";
+      // The volume is named after the files it holds, and the service mounts it read-only.
+      expect(volume.inputs.name).toBe(configVolumeName(c.inputs.name, filler.inputs.uploads));
+      expect(c.inputs.uploads).toBeUndefined();
+      expect(c.inputs.volumes.filter((v: any) => v.containerPath === configDir)).toEqual([
+        { volumeName: volume.inputs.name, containerPath: configDir, readOnly: true },
+      ]);
+      // ... once the filler exists: the mount's value comes through it.
+      expect(c.propertyDependencies.volumes).toEqual(expect.arrayContaining([filler.urn, volume.urn]));
+      expect(filler.inputs).toEqual(
+        expect.objectContaining({
+          name: `${c.inputs.name}-config`,
+          image: c.inputs.image,
+          start: false,
+          mustRun: false,
+          restart: "no",
+          networkMode: "none",
+          volumes: [{ volumeName: volume.inputs.name, containerPath: configDir }],
+        }),
+      );
+      expect(filler.inputs.ports).toBeUndefined();
+      // The stack's labels, so cleanup by label finds them, but not the service's.
+      for (const r of [filler, volume]) {
+        const labels = Object.fromEntries(r.inputs.labels.map((l: any) => [l.label, l.value]));
+        expect(labels).toEqual(
+          expect.objectContaining({ "ai-gateway.gateway": expect.any(String), "ai-gateway.config-of": c.inputs.name }),
+        );
+        expect(labels["ai-gateway.service"]).toBeUndefined();
+      }
+      expect(filler.inputs.uploads.every((u: any) => u.file.startsWith(`${configDir}/`))).toBe(true);
+      expect(filler.options.deleteBeforeReplace).toBe(true);
+      expect(volume.options.retainOnDelete).toBe(false);
+    }
   });
 
   test("PostgreSQL: data volume at exactly PGDATA, TCP healthcheck, tuning from the profile, slow stop", () => {
@@ -299,18 +345,23 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(image.inputs).toEqual({ name: DEFAULTS.images.redis, keepLocally: true });
     expect(redis.inputs.memory).toBe(profile.redis!.memoryMb);
     expect(redis.inputs.ports).toBeUndefined();
-    expect(redis.inputs.volumes).toBeUndefined();
+    expect(redis.inputs.volumes).toEqual([
+      { volumeName: expect.stringMatching(/-redis-config-[0-9a-f]{12}$/), containerPath: "/usr/local/etc/redis", readOnly: true },
+    ]);
     expect(redis.inputs.command).toEqual(["redis-server", "/usr/local/etc/redis/redis.conf"]);
     expect(redis.inputs.healthcheck.tests).toEqual(redisHealthcheck().test);
     expect(redis.inputs.waitTimeout).toBe(waitTimeoutSeconds(redisHealthcheck()));
     // The password is in the uploaded config alone (a secret), never in the environment or on the command line.
     expect(redis.inputs.envs).toBeUndefined();
-    expect(redis.inputs.uploads).toHaveLength(1);
-    const conf: string = redis.inputs.uploads[0].content;
+    const files = filesOf(run, redis);
+    expect(files).toHaveLength(1);
+    const conf: string = files[0].content;
     const password = /^requirepass (\S+)$/m.exec(conf)![1];
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(conf).toContain(`maxmemory ${profile.redis!.maxMemoryMb}mb`);
-    expect(redis.wireInputs.uploads[0].content).toEqual(expect.objectContaining({ value: conf }));
+    expect(find(run, TYPES.container, `${redis.name}-config`).wireInputs.uploads[0].content).toEqual(
+      expect.objectContaining({ value: conf }),
+    );
     // LiteLLM reads the same password through the block LiteLLM documents as the explicit opt-in.
     expect(config.general_settings.coordination_redis).toEqual({ host: "redis", port: 6379, password: "os.environ/REDIS_PASSWORD" });
     expect(env.REDIS_PASSWORD).toBe(password);
@@ -427,7 +478,9 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
   });
 
   test("data volumes: constant inputs, kept on destroy", () => {
-    for (const v of run.resources.filter((r) => r.type === TYPES.volume)) {
+    const dataVolumes = run.resources.filter((r) => r.type === TYPES.volume && r.name.endsWith("-data"));
+    expect(dataVolumes).toHaveLength(2);
+    for (const v of dataVolumes) {
       expect(Object.keys(v.inputs).sort()).toEqual(["driver", "name"]);
       expect(v.options.retainOnDelete).toBe(true);
       expect(v.options.deleteBeforeReplace).toBe(false);
@@ -513,7 +566,7 @@ test("stacks on one Docker host share no container, volume or network name and n
 test("an ephemeral stack's volumes are deleted with it", async () => {
   const run = await runProgram({ config: { ...stackConfig("medium"), "ai-gateway:ephemeral": "true" } });
   expect(run.error).toBeUndefined();
-  const volumes = run.resources.filter((r) => r.type === TYPES.volume);
+  const volumes = run.resources.filter((r) => r.type === TYPES.volume && r.name.endsWith("-data"));
   expect(volumes).toHaveLength(2);
   expect(volumes.every((v) => !v.options.retainOnDelete)).toBe(true);
 });
