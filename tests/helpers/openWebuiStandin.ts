@@ -46,9 +46,19 @@ function command(dir: string, dataDir: string, env: Record<string, string>): { a
   };
 }
 
-/** A fresh data directory (a new volume). */
+/** The data directories of this test file, removed when it ends (a test restarts the stand-in on one). */
+const dataDirs: string[] = [];
+afterAll(() => {
+  for (const dir of dataDirs.splice(0)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A fresh data directory (a new volume), removed when the test file ends. */
 export function newDataDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-data-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-data-"));
+  dataDirs.push(dir);
+  return dir;
 }
 
 /** Starts the stand-in with `env` on `dataDir`; resolves once it listens. */

@@ -16,7 +16,7 @@ import { runtimeFile } from "../../lib/runtimeFiles";
 import { openWebuiDeclaredSettings, openWebuiEnv } from "../../lib/services";
 import { inRootfs } from "../fixtures/nginx/nginxRunner";
 import { NetNs } from "../helpers/netns";
-import { socketioRequirement } from "../helpers/openWebuiStandin";
+import { newDataDir, socketioRequirement } from "../helpers/openWebuiStandin";
 import { ROOT } from "../helpers/program";
 import { envRecord } from "../helpers/envList";
 import { describeWith, requirements } from "../helpers/requirements";
@@ -128,7 +128,7 @@ describeWith(
 
     beforeAll(async () => {
       ns = new NetNs();
-      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-data-"));
+      dataDir = newDataDir();
       runDir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-owui-run-"));
       // The container's key file, which the image's start.sh reads (and exports to the server) and
       // the settings script reads too: an exec's environment has no WEBUI_SECRET_KEY.
@@ -183,9 +183,7 @@ describeWith(
     afterAll(async () => {
       ns?.dispose();
       await docker?.close();
-      for (const dir of [dataDir, runDir]) {
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
-      }
+      if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
     });
 
     test("create applies nothing on a fresh Open WebUI (its environment seeded the same); diff then plans no change", async () => {
