@@ -5,9 +5,17 @@ import { isIpv4 } from "./validation";
 /**
  * The Hetzner Cloud Firewall in front of the VPS (issue 10 item 4): SSH only from configured
  * networks, the gateway's public ports from configured networks (everyone by default), ICMP, and
- * nothing else inbound. Docker's published ports are NATed in iptables' nat table before a host
- * firewall such as ufw sees them, so ufw cannot close them; this cloud firewall, which filters
- * before traffic reaches the server, is the one that counts.
+ * nothing else inbound.
+ *
+ * Why the cloud firewall and not ufw: Docker DNATs a published port in iptables' PREROUTING, so the
+ * packet continues through the FORWARD chain to the container and never meets ufw's rules, which sit
+ * in INPUT; `ufw deny 8080` does not close a published 8080 (moby/moby#4737, open upstream since
+ * 2014; chaifeng/ufw-docker's README; VERIFIED). Hetzner's firewall filters before traffic reaches the server.
+ *
+ * Hetzner's semantics (docs.hetzner.com/cloud/firewalls/faq, VERIFIED): inbound has an implicit
+ * deny (no inbound rule drops everything); with no outbound rule all outbound traffic is allowed;
+ * the firewall is stateful, so replies to the server's own connections (apt, image pulls, LLM
+ * providers) need no rule; at most 500 (effective) rules per firewall.
  */
 
 /** The config key that opens SSH to the whole internet; named in messages. */
@@ -19,6 +27,7 @@ export const EVERYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
 /** Who may reach the gateway's public ports when publicAllowedCidrs is not set: everyone. */
 export const DEFAULT_PUBLIC_ALLOWED_CIDRS: readonly string[] = EVERYWHERE;
 
+/** sshd's port (its default); a cloud-init that moves sshd must change this too. */
 export const SSH_PORT = 22;
 
 export interface FirewallInputs {
@@ -33,8 +42,9 @@ export interface FirewallInputs {
   /**
    * Allow ICMP and ICMPv6 in from everywhere (default true). Path-MTU discovery needs ICMP's
    * "fragmentation needed" and ICMPv6's "packet too big" to reach the server, or large TLS
-   * responses stall on links with a smaller MTU (VPNs, PPPoE); ping helps diagnose the server;
-   * ICMP exposes no service. Hetzner's Cloud Console proposes the same rule for new firewalls.
+   * responses stall on links with a smaller MTU (VPNs, PPPoE); Hetzner documents connection
+   * tracking for replies, not for such errors, so the rule does not rely on it. Ping helps diagnose
+   * the server; ICMP exposes no service. The same rule opens @pulumi/hcloud's Firewall example.
    */
   readonly allowIcmp?: boolean;
 }
@@ -54,9 +64,9 @@ export interface FirewallRule {
 }
 
 /**
- * The firewall's inbound rules: SSH (tcp 22), one rule per public port, ICMP. Hetzner's firewall
- * drops every inbound packet no rule allows once any inbound rule exists, and is stateful, so
- * replies to the server's own connections (apt, image pulls, LLM providers) need no rule.
+ * The firewall's inbound rules: SSH (tcp 22), one rule per public port (deduplicated, ascending),
+ * ICMP. No outbound rule, so outbound stays open. Throws a plain Error on inputs the validators
+ * refuse (no SSH networks, port 22 among the public ports): those are programming errors.
  */
 export function firewallRules(inputs: FirewallInputs): FirewallRule[] {
   const ports = [...new Set(inputs.publicPorts)].sort((a, b) => a - b);
