@@ -223,10 +223,14 @@ export function cheapestTypeWith(requiredMb: number, location: string): ServerTy
   return typesSoldIn(location).find((type) => usableMemoryMb(type) >= requiredMb);
 }
 
-function defaultServerType(profile: ProfileName): string {
-  const type = cheapestTypeWith(requiredHostMemoryMb(PROFILES[profile]), DEFAULT_LOCATION);
+/**
+ * The cheapest type sold in `location` that passes the capacity check for the profile: the default
+ * when a location but no type is configured (DEFAULT_SERVER_TYPE's types are not sold in the US).
+ */
+export function defaultServerTypeIn(profile: ProfileName, location: string): string {
+  const type = cheapestTypeWith(requiredHostMemoryMb(PROFILES[profile]), location);
   if (type === undefined) {
-    throw new Error(`no server type sold in ${DEFAULT_LOCATION} fits profile ${profile}`);
+    throw new Error(`no server type sold in ${shown(location)} fits profile ${profile}`);
   }
   return type.name;
 }
@@ -237,9 +241,9 @@ function defaultServerType(profile: ProfileName): string {
  * a profile's limits moves its default. Today: small cpx22, medium cpx32, large cpx42.
  */
 export const DEFAULT_SERVER_TYPE: Readonly<Record<ProfileName, string>> = {
-  small: defaultServerType("small"),
-  medium: defaultServerType("medium"),
-  large: defaultServerType("large"),
+  small: defaultServerTypeIn("small", DEFAULT_LOCATION),
+  medium: defaultServerTypeIn("medium", DEFAULT_LOCATION),
+  large: defaultServerTypeIn("large", DEFAULT_LOCATION),
 };
 
 /** Types in a message, cheapest `limit` of them described, the rest counted; "none" for none. */

@@ -6,6 +6,7 @@ import {
   DEFAULT_IMAGE,
   DEFAULT_LOCATION,
   DEFAULT_SERVER_TYPE,
+  defaultServerTypeIn,
   LOCATIONS,
   monthlyPrice,
   monthlyPriceEur,
@@ -102,21 +103,31 @@ describe("monthlyPrice", () => {
 });
 
 describe("defaults", () => {
+  /** The cheapest type sold in the location that passes the capacity check, found by trying each. */
+  function cheapestThatPasses(profileName: (typeof PROFILE_NAMES)[number], location: string): string {
+    const byPrice = [...ALL_TYPES]
+      .filter((type) => type.locations.includes(location))
+      .sort((a, b) => monthlyPriceEur(a, location) - monthlyPriceEur(b, location));
+    return byPrice.find((type) => capacityProblem(profileName, PROFILES[profileName], usableMemoryMb(type), type.name) === undefined)!.name;
+  }
+
   test.each(PROFILE_NAMES.map((name) => [name]))(
-    "profile %s: the default type is sold in the default location, fits, and no cheaper type there fits",
-    (profileName) => {
-      const profile = PROFILES[profileName];
-      const chosen = SERVER_TYPES[DEFAULT_SERVER_TYPE[profileName]];
-      expect(chosen.locations).toContain(DEFAULT_LOCATION);
-      expect(capacityProblem(profileName, profile, usableMemoryMb(chosen), chosen.name)).toBeUndefined();
-      const cheaper = typesSoldIn(DEFAULT_LOCATION).filter(
-        (type) => monthlyPriceEur(type, DEFAULT_LOCATION) < monthlyPriceEur(chosen, DEFAULT_LOCATION),
-      );
-      for (const type of cheaper) {
-        expect(capacityProblem(profileName, profile, usableMemoryMb(type), type.name)).toMatch(/^profile .* needs/);
-      }
+    "profile %s: DEFAULT_SERVER_TYPE is the cheapest in the default location that fits",
+    (name) => {
+      expect(DEFAULT_SERVER_TYPE[name]).toBe(cheapestThatPasses(name, DEFAULT_LOCATION));
     },
   );
+
+  test.each(LOCATIONS.flatMap((location) => PROFILE_NAMES.map((name) => [name, location] as const)))(
+    "profile %s in %s: the default there is the cheapest type sold there that fits",
+    (profileName, location) => {
+      expect(defaultServerTypeIn(profileName, location)).toBe(cheapestThatPasses(profileName, location));
+    },
+  );
+
+  test("no default where nothing is sold", () => {
+    expect(() => defaultServerTypeIn("small", "fra1")).toThrow(/no server type sold in "fra1" fits profile small/);
+  });
 
   test("the defaults are the sizes the profiles were written for", () => {
     for (const name of PROFILE_NAMES) {
