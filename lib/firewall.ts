@@ -168,7 +168,7 @@ const NETWORK_ALLOWED =
  * provider refuses them (terraform-provider-hcloud PR #333), instead of silently widening or
  * narrowing what the user wrote.
  */
-export function network(key: string, value: unknown): string {
+export function ipNetwork(key: string, value: unknown): string {
   if (typeof value !== "string") {
     throw new SettingError(key, shown(value), NETWORK_ALLOWED);
   }
@@ -204,12 +204,12 @@ function parseNetwork(value: string): Network | undefined {
   return address !== undefined && prefix <= 128 ? { family: 6, address, prefix } : undefined;
 }
 
-/** A list of networks (each as `network` returns it, duplicates dropped); the list itself must be an array. */
+/** A list of networks (each as `ipNetwork` returns it, duplicates dropped); the list itself must be an array. */
 function networkList(key: string, value: unknown): string[] {
   if (!Array.isArray(value)) {
     throw new SettingError(key, shown(value), `must be a list of networks; each ${NETWORK_ALLOWED}`);
   }
-  return [...new Set(value.map((entry, index) => network(`${key}[${index}]`, entry)))];
+  return [...new Set(value.map((entry, index) => ipNetwork(`${key}[${index}]`, entry)))];
 }
 
 function isEverything(cidr: string): boolean {

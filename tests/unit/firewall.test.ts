@@ -7,7 +7,7 @@ import {
   FirewallInputs,
   FirewallRule,
   firewallRules,
-  network,
+  ipNetwork,
   publicAllowedCidrs,
   SSH_FROM_ANYWHERE_KEY,
   sshAllowedCidrs,
@@ -36,7 +36,7 @@ print(json.dumps(out))
   return JSON.parse(execFileSync("python3", ["-c", script], { input: JSON.stringify(inputs), encoding: "utf8" }));
 }
 
-describe("network, against Python's ipaddress", () => {
+describe("ipNetwork, against Python's ipaddress", () => {
   const accepted = [
     "203.0.113.0/24",
     "203.0.113.7/32",
@@ -63,7 +63,7 @@ describe("network, against Python's ipaddress", () => {
     accepted.forEach((text, index) => {
       const expected = oracle[index];
       expect("network" in expected).toBe(true);
-      expect(network("n", text)).toBe((expected as { network: string }).network);
+      expect(ipNetwork("n", text)).toBe((expected as { network: string }).network);
     });
   });
 
@@ -72,7 +72,7 @@ describe("network, against Python's ipaddress", () => {
     hostBits.forEach((text, index) => {
       const expected = oracle[index] as { error: string; loose: string };
       expect(expected.error).toMatch(/host bits set/);
-      expect(() => network("n", text)).toThrow(`has host bits set; the network is ${expected.loose}`);
+      expect(() => ipNetwork("n", text)).toThrow(`has host bits set; the network is ${expected.loose}`);
     });
   });
 
@@ -91,7 +91,7 @@ describe("network, against Python's ipaddress", () => {
     [42],
     [null],
   ])("%p is refused", (value) => {
-    expect(() => network("vpsSshAllowedCidrs[0]", value)).toThrow(
+    expect(() => ipNetwork("vpsSshAllowedCidrs[0]", value)).toThrow(
       /^Invalid ai-gateway setting vpsSshAllowedCidrs\[0\] = .*: must be an IPv4 or IPv6 network in CIDR notation/,
     );
   });
@@ -115,7 +115,7 @@ describe("sshAllowedCidrs", () => {
     expect(() => sshAllowedCidrs("vpsSshAllowedCidrs", ["203.0.113.7/32", everything], false)).toThrow(
       new RegExp(`opens SSH to the whole internet.*${SSH_FROM_ANYWHERE_KEY}: true to mean it`),
     );
-    expect(sshAllowedCidrs("vpsSshAllowedCidrs", [everything], true)).toEqual([network("n", everything)]);
+    expect(sshAllowedCidrs("vpsSshAllowedCidrs", [everything], true)).toEqual([ipNetwork("n", everything)]);
   });
 
   test("with SSH from anywhere, an empty list is fine; a malformed entry is still refused", () => {
