@@ -212,6 +212,52 @@ describeWith("cloud-init user data: Debian's real `cloud-init schema`", [require
   );
 });
 
+describeWith(
+  "cloud-init user data: cloud-init's own mounts module writes the fstab",
+  [requirements.cloudInit(), requirements.sshKeygen()],
+  () => {
+    const releases = cloudInitReleases();
+    const mountsToFstab = path.join(__dirname, "..", "fixtures", "cloud-init", "mounts-to-fstab.py");
+    const imageRootLine = "UUID=0e4d8d9e-4d51-4f4e-8a8c-2f1f3e2d1c0b\t/\text4\tdiscard,errors=remount-ro\t0\t1";
+
+    test.each(releases.map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
+      "cloud-init %s: the volume's line is added to the image's fstab, its mount point made, `mount -a` run; libmount reads the line (findmnt --verify)",
+      (_, release) => {
+        const device = "/dev/disk/by-id/scsi-0HC_Volume_12345";
+        const userDataFile = tmpFile("user-data.yaml", renderCloudInit(options({ dataVolumeDevice: device })));
+        const fstabFile = tmpFile("fstab", `${imageRootLine}\n`);
+        const root = fs.mkdtempSync(path.join(tmp, "root-"));
+        const pythonPath = path.join(path.dirname(path.dirname(release.bin)), "root", "usr", "lib", "python3", "dist-packages");
+        const ran = run("/usr/bin/python3", [mountsToFstab, userDataFile, fstabFile, root], { PYTHONPATH: pythonPath });
+        expect(ran).toEqual({ status: 0, output: expect.stringContaining("mount -a\n") });
+
+        const fstab = fs.readFileSync(fstabFile, "utf8").split("\n");
+        const [volumeDevice, mountPoint, type, mountOptions, dump, pass] = fstab[1].split("\t");
+        expect(fstab[0]).toBe(imageRootLine);
+        expect([volumeDevice, mountPoint, type, dump, pass]).toEqual([device, DOCKER_VOLUMES_DIR, "ext4", "0", "2"]);
+        expect(mountOptions.split(",")).toEqual(expect.arrayContaining(["nofail", "discard"]));
+        expect(fs.statSync(path.join(root, DOCKER_VOLUMES_DIR)).isDirectory()).toBe(true);
+
+        // libmount's verdict on the volume's line, with the mount point under the test's root (it must exist).
+        const findmntVerify = (line: string): string =>
+          run("findmnt", [
+            "--verify",
+            "--verbose",
+            "--tab-file",
+            tmpFile("fstab", `${line.replace(`\t${DOCKER_VOLUMES_DIR}\t`, `\t${root}${DOCKER_VOLUMES_DIR}\t`)}\n`),
+          ]).output;
+        const verified = findmntVerify(fstab[1]);
+        expect(verified).toContain("0 parse errors, 0 errors,");
+        expect(verified).toContain("[ ] FS options: discard\n");
+        expect(verified).toContain("[ ] userspace options: nofail,comment=cloudconfig\n");
+        // The Hetzner device is absent here: a warning, not an error (findmnt does not judge nofail).
+        expect(verified).toContain(`[W] unreachable source: ${device}`);
+        expect(findmntVerify(`${device}\t${DOCKER_VOLUMES_DIR}`)).toMatch(/1 parse error/);
+      },
+    );
+  },
+);
+
 /** Shell run by cloud-init: runcmd and bootcmd entries, and files written executable or starting with #!. */
 function shellParts(userData: UserData): string[] {
   const commands = [...(userData.bootcmd ?? []), ...(userData.runcmd ?? [])].map((entry) =>
@@ -307,21 +353,5 @@ describeWith("cloud-init user data: files checked by the programs that read them
     expect(dropIn).toContain(`RequiresMountsFor=${DOCKER_VOLUMES_DIR}\n`);
     expect(verify(dropIn)).toEqual({ status: 0, output: "" });
     expect(verify(dropIn.replace(DOCKER_VOLUMES_DIR, "var/lib/docker/volumes")).output).toMatch(/RequiresMountsFor= path is not absolute/);
-  });
-
-  test("libmount parses the fstab line cloud-init writes from `mounts` (findmnt --verify): no error", () => {
-    const [device, , type, mountOptions, dump, pass] = userData().mounts[0];
-    // The mount point exists on the server (cc_mounts creates it); here a directory of the test's stands in.
-    const mountPoint = fs.mkdtempSync(path.join(tmp, "volumes-"));
-    // cc_mounts joins the fields with tabs and adds comment=cloudconfig to the options.
-    const fstab = (opts: string): string =>
-      tmpFile("fstab", `${[device, mountPoint, type, `${opts},comment=cloudconfig`, dump, pass].join("\t")}\n`);
-    const { output } = run("findmnt", ["--verify", "--verbose", "--tab-file", fstab(mountOptions)]);
-    expect(output).toContain("0 parse errors, 0 errors,");
-    expect(output).toContain("[ ] FS options: discard\n");
-    expect(output).toContain("[ ] userspace options: nofail,comment=cloudconfig\n");
-    // The Hetzner device is absent here: only a warning, as on a server whose volume is missing (nofail).
-    expect(output).toMatch(/\[W\] unreachable source: \/dev\/disk\/by-id\/scsi-0HC_Volume_12345/);
-    expect(run("findmnt", ["--verify", "--tab-file", tmpFile("fstab", `${device}\t${mountPoint}\n`)]).output).toMatch(/1 parse error/);
   });
 });
