@@ -74,6 +74,11 @@ export const requirements = {
     met: cloudInitReleases().length === CLOUD_INIT_SUITES.length,
     hint: "run `scripts/cloud-init-packages.sh` (after apt-get install of the python3 packages scripts/test-all.sh lists)",
   }),
+  systemd: (): Requirement => ({
+    name: "systemd's tools (systemd-analyze, the fstab generator)",
+    met: commandWorks("systemd-analyze", ["--version"]) && fs.existsSync("/lib/systemd/system-generators/systemd-fstab-generator"),
+    hint: "apt-get install systemd",
+  }),
   shellcheck: (): Requirement => ({
     name: "shellcheck",
     met: commandWorks("shellcheck", ["--version"]),

@@ -69,6 +69,18 @@ function options(overrides: Partial<CloudInitOptions> = {}): CloudInitOptions {
   };
 }
 
+/** A unit directory with a stand-in docker.service and the given drop-in in docker.service.d, for systemd-analyze verify. */
+function dockerServiceWithDropIn(dropIn: string): string {
+  const units = fs.mkdtempSync(path.join(tmp, "units-"));
+  fs.writeFileSync(path.join(units, "docker.service"), "[Unit]\nDescription=Docker stand-in\n[Service]\nExecStart=/bin/true\n");
+  fs.mkdirSync(path.join(units, "docker.service.d"));
+  fs.writeFileSync(path.join(units, "docker.service.d", path.basename(CLOUD_INIT_FILES.dockerVolumeDropIn)), dropIn);
+  return units;
+}
+
+/** systemd's generator that turns /etc/fstab into mount units at boot (package systemd). */
+const SYSTEMD_FSTAB_GENERATOR = "/lib/systemd/system-generators/systemd-fstab-generator";
+
 /**
  * Every option combination that changes the text: unattended upgrades on/off × one or several keys
  * (one of each type), plus a deploy user whose name is a YAML 1.1 boolean word. The images share one text.
@@ -214,23 +226,31 @@ describeWith("cloud-init user data: Debian's real `cloud-init schema`", [require
 
 describeWith(
   "cloud-init user data: cloud-init's own mounts module writes the fstab",
-  [requirements.cloudInit(), requirements.sshKeygen()],
+  [requirements.cloudInit(), requirements.sshKeygen(), requirements.systemd()],
   () => {
     const releases = cloudInitReleases();
     const mountsToFstab = path.join(__dirname, "..", "fixtures", "cloud-init", "mounts-to-fstab.py");
     const imageRootLine = "UUID=0e4d8d9e-4d51-4f4e-8a8c-2f1f3e2d1c0b\t/\text4\tdiscard,errors=remount-ro\t0\t1";
 
-    test.each(releases.map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
+    const device = "/dev/disk/by-id/scsi-0HC_Volume_12345";
+    const eachRelease = releases.map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]);
+
+    /** Runs cloud-init's mounts module on the user data over an image's fstab; returns the fstab file, the root its mount points were made under, and the commands it ran. */
+    function cloudInitFstab(release: CloudInitRelease): { fstabFile: string; root: string; commands: string } {
+      const userDataFile = tmpFile("user-data.yaml", renderCloudInit(options({ dataVolumeDevice: device })));
+      const fstabFile = tmpFile("fstab", `${imageRootLine}\n`);
+      const root = fs.mkdtempSync(path.join(tmp, "root-"));
+      const pythonPath = path.join(path.dirname(path.dirname(release.bin)), "root", "usr", "lib", "python3", "dist-packages");
+      const ran = run("/usr/bin/python3", [mountsToFstab, userDataFile, fstabFile, root], { PYTHONPATH: pythonPath });
+      expect(ran.status).toBe(0);
+      return { fstabFile, root, commands: ran.output };
+    }
+
+    test.each(eachRelease)(
       "cloud-init %s: the volume's line is added to the image's fstab, its mount point made, `mount -a` run; libmount reads the line (findmnt --verify)",
       (_, release) => {
-        const device = "/dev/disk/by-id/scsi-0HC_Volume_12345";
-        const userDataFile = tmpFile("user-data.yaml", renderCloudInit(options({ dataVolumeDevice: device })));
-        const fstabFile = tmpFile("fstab", `${imageRootLine}\n`);
-        const root = fs.mkdtempSync(path.join(tmp, "root-"));
-        const pythonPath = path.join(path.dirname(path.dirname(release.bin)), "root", "usr", "lib", "python3", "dist-packages");
-        const ran = run("/usr/bin/python3", [mountsToFstab, userDataFile, fstabFile, root], { PYTHONPATH: pythonPath });
-        expect(ran).toEqual({ status: 0, output: expect.stringContaining("mount -a\n") });
-
+        const { fstabFile, root, commands } = cloudInitFstab(release);
+        expect(commands).toContain("mount -a\n");
         const fstab = fs.readFileSync(fstabFile, "utf8").split("\n");
         const [volumeDevice, mountPoint, type, mountOptions, dump, pass] = fstab[1].split("\t");
         expect(fstab[0]).toBe(imageRootLine);
@@ -253,6 +273,35 @@ describeWith(
         // The Hetzner device is absent here: a warning, not an error (findmnt does not judge nofail).
         expect(verified).toContain(`[W] unreachable source: ${device}`);
         expect(findmntVerify(`${device}\t${DOCKER_VOLUMES_DIR}`)).toMatch(/1 parse error/);
+      },
+    );
+
+    test.each(eachRelease)(
+      "cloud-init %s's fstab through systemd's fstab generator: the volume's mount unit is only wanted at boot (nofail), and docker.service with the drop-in verifies against it",
+      (_, release) => {
+        const { fstabFile } = cloudInitFstab(release);
+        const generated = fs.mkdtempSync(path.join(tmp, "generator-"));
+        const [normal, early, late] = ["normal", "early", "late"].map((dir) => path.join(generated, dir));
+        [normal, early, late].forEach((dir) => fs.mkdirSync(dir));
+        const ran = run(SYSTEMD_FSTAB_GENERATOR, [normal, early, late], { SYSTEMD_FSTAB: fstabFile });
+        expect(ran.status).toBe(0);
+        const mountUnit = "var-lib-docker-volumes.mount";
+        const unit = fs.readFileSync(path.join(normal, mountUnit), "utf8");
+        expect(unit).toContain(`\nWhere=${DOCKER_VOLUMES_DIR}\n`);
+        expect(unit).toContain(`\nWhat=${device}\n`);
+        // nofail: local-fs.target (and so the boot) wants the mount but does not require it.
+        expect(fs.existsSync(path.join(normal, "local-fs.target.wants", mountUnit))).toBe(true);
+        expect(fs.existsSync(path.join(normal, "local-fs.target.requires", mountUnit))).toBe(false);
+        // ... while the image's root file system (no nofail) is required.
+        expect(fs.existsSync(path.join(normal, "local-fs.target.requires", "-.mount"))).toBe(true);
+
+        const units = dockerServiceWithDropIn(
+          file(parse(renderCloudInit(options())) as UserData, CLOUD_INIT_FILES.dockerVolumeDropIn).content,
+        );
+        const verified = run("systemd-analyze", ["verify", path.join(units, "docker.service"), path.join(normal, mountUnit)], {
+          SYSTEMD_UNIT_PATH: `${units}:${normal}:`,
+        });
+        expect(verified).toEqual({ status: 0, output: "" });
       },
     );
   },
@@ -298,60 +347,63 @@ describeWith("cloud-init user data: shell parts pass shellcheck", [requirements.
   });
 });
 
-describeWith("cloud-init user data: files checked by the programs that read them", [requirements.sshd(), requirements.sshKeygen()], () => {
-  const userData = (): UserData => parse(renderCloudInit(options({ deployUser: "gateway", unattendedUpgrades: false }))) as UserData;
+describeWith(
+  "cloud-init user data: files checked by the programs that read them",
+  [requirements.sshd(), requirements.sshKeygen(), requirements.systemd()],
+  () => {
+    const userData = (): UserData => parse(renderCloudInit(options({ deployUser: "gateway", unattendedUpgrades: false }))) as UserData;
 
-  test("sshd loads its drop-in with the user data's host key: root and passwords off, only the deploy user, only by key", () => {
-    const data = userData();
-    const keyFile = tmpFile("ssh_host_ed25519_key", data.ssh_keys.ed25519_private);
-    fs.chmodSync(keyFile, 0o600);
-    const config = file(data, CLOUD_INIT_FILES.sshdConfig).content.replace("/etc/ssh/ssh_host_ed25519_key", keyFile);
-    const { status, output } = run("/usr/sbin/sshd", ["-T", "-f", tmpFile("sshd_config", config)]);
-    expect(status).toBe(0);
-    const settings = output.split("\n");
-    for (const expected of [
-      "permitrootlogin no",
-      "passwordauthentication no",
-      "kbdinteractiveauthentication no",
-      "authenticationmethods publickey",
-      "allowusers gateway",
-      `hostkey ${keyFile}`,
-    ]) {
-      expect(settings).toContain(expected);
-    }
-    expect(settings.filter((s) => s.startsWith("hostkey "))).toEqual([`hostkey ${keyFile}`]);
-    expect(run("/usr/sbin/sshd", ["-t", "-f", tmpFile("sshd_config", `${config}PermitRootLogin maybe\n`)]).status).not.toBe(0);
-  });
+    test("sshd loads its drop-in with the user data's host key: root and passwords off, only the deploy user, only by key", () => {
+      const data = userData();
+      const keyFile = tmpFile("ssh_host_ed25519_key", data.ssh_keys.ed25519_private);
+      fs.chmodSync(keyFile, 0o600);
+      const config = file(data, CLOUD_INIT_FILES.sshdConfig).content.replace("/etc/ssh/ssh_host_ed25519_key", keyFile);
+      const { status, output } = run("/usr/sbin/sshd", ["-T", "-f", tmpFile("sshd_config", config)]);
+      expect(status).toBe(0);
+      const settings = output.split("\n");
+      for (const expected of [
+        "permitrootlogin no",
+        "passwordauthentication no",
+        "kbdinteractiveauthentication no",
+        "authenticationmethods publickey",
+        "allowusers gateway",
+        `hostkey ${keyFile}`,
+      ]) {
+        expect(settings).toContain(expected);
+      }
+      expect(settings.filter((s) => s.startsWith("hostkey "))).toEqual([`hostkey ${keyFile}`]);
+      expect(run("/usr/sbin/sshd", ["-t", "-f", tmpFile("sshd_config", `${config}PermitRootLogin maybe\n`)]).status).not.toBe(0);
+    });
 
-  test("apt reads the periodic settings: unattended upgrades on or off", () => {
-    for (const on of [true, false]) {
-      const data = parse(renderCloudInit(options({ unattendedUpgrades: on }))) as UserData;
-      const settingsFile = tmpFile("apt.conf", file(data, CLOUD_INIT_FILES.aptPeriodic).content);
-      const { status, output } = run("apt-config", [
-        "-c",
-        settingsFile,
-        "shell",
-        "ON",
-        "APT::Periodic::Unattended-Upgrade",
-        "LISTS",
-        "APT::Periodic::Update-Package-Lists",
-      ]);
-      expect({ status, output }).toEqual({ status: 0, output: `ON='${on ? 1 : 0}'\nLISTS='1'\n` });
-    }
-    expect(run("apt-config", ["-c", tmpFile("apt.conf", 'APT::Periodic::Unattended-Upgrade "1"\n'), "dump"]).status).not.toBe(0);
-  });
+    test("apt reads the periodic settings: unattended upgrades on or off", () => {
+      for (const on of [true, false]) {
+        const data = parse(renderCloudInit(options({ unattendedUpgrades: on }))) as UserData;
+        const settingsFile = tmpFile("apt.conf", file(data, CLOUD_INIT_FILES.aptPeriodic).content);
+        const { status, output } = run("apt-config", [
+          "-c",
+          settingsFile,
+          "shell",
+          "ON",
+          "APT::Periodic::Unattended-Upgrade",
+          "LISTS",
+          "APT::Periodic::Update-Package-Lists",
+        ]);
+        expect({ status, output }).toEqual({ status: 0, output: `ON='${on ? 1 : 0}'\nLISTS='1'\n` });
+      }
+      expect(run("apt-config", ["-c", tmpFile("apt.conf", 'APT::Periodic::Unattended-Upgrade "1"\n'), "dump"]).status).not.toBe(0);
+    });
 
-  test("systemd reads the docker.service drop-in without a complaint (and complains about a broken one)", () => {
-    const verify = (dropIn: string): { status: number | null; output: string } => {
-      const units = fs.mkdtempSync(path.join(tmp, "units-"));
-      fs.writeFileSync(path.join(units, "docker.service"), "[Unit]\nDescription=Docker stand-in\n[Service]\nExecStart=/bin/true\n");
-      fs.mkdirSync(path.join(units, "docker.service.d"));
-      fs.writeFileSync(path.join(units, "docker.service.d", path.basename(CLOUD_INIT_FILES.dockerVolumeDropIn)), dropIn);
-      return run("systemd-analyze", ["verify", path.join(units, "docker.service")], { SYSTEMD_UNIT_PATH: `${units}:` });
-    };
-    const dropIn = file(userData(), CLOUD_INIT_FILES.dockerVolumeDropIn).content;
-    expect(dropIn).toContain(`RequiresMountsFor=${DOCKER_VOLUMES_DIR}\n`);
-    expect(verify(dropIn)).toEqual({ status: 0, output: "" });
-    expect(verify(dropIn.replace(DOCKER_VOLUMES_DIR, "var/lib/docker/volumes")).output).toMatch(/RequiresMountsFor= path is not absolute/);
-  });
-});
+    test("systemd reads the docker.service drop-in without a complaint (and complains about a broken one)", () => {
+      const verify = (dropIn: string): { status: number | null; output: string } => {
+        const units = dockerServiceWithDropIn(dropIn);
+        return run("systemd-analyze", ["verify", path.join(units, "docker.service")], { SYSTEMD_UNIT_PATH: `${units}:` });
+      };
+      const dropIn = file(userData(), CLOUD_INIT_FILES.dockerVolumeDropIn).content;
+      expect(dropIn).toContain(`RequiresMountsFor=${DOCKER_VOLUMES_DIR}\n`);
+      expect(verify(dropIn)).toEqual({ status: 0, output: "" });
+      expect(verify(dropIn.replace(DOCKER_VOLUMES_DIR, "var/lib/docker/volumes")).output).toMatch(
+        /RequiresMountsFor= path is not absolute/,
+      );
+    });
+  },
+);
