@@ -286,6 +286,12 @@ export function renderCloudInit(options: CloudInitOptions): string {
     ssh_deletekeys: true,
     ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: hostKey.privateKey, ed25519_public: hostKey.publicKey },
+    // The metadata address 169.254.169.254 serves this user data, host private key included, to any
+    // process that asks, containers too (their traffic is routed through the host). cloud-init's
+    // disable_ec2_metadata module (config stage, every boot, after the datasource was read) adds
+    // `ip route add prohibit 169.254.169.254`, which blocks it for the host and forwarded traffic
+    // alike (VERIFIED in cloud-init 25.1.4 and 26.2's cc_disable_ec2_metadata: ALL_DISTROS, PER_ALWAYS).
+    disable_ec2_metadata: true,
     mounts: [dataVolumeMount(device)],
     write_files: [
       rootFile(CLOUD_INIT_FILES.dockerDaemonJson, dockerDaemonJson(rotation)),

@@ -224,24 +224,53 @@ describeWith("cloud-init user data: Debian's real `cloud-init schema`", [require
   );
 });
 
+/** Runs one of cloud-init's config modules (tests/fixtures/cloud-init/run-module.py) on the user data inside `root`; commands are printed, not run. */
+function runCloudInitModule(
+  release: CloudInitRelease,
+  module: string,
+  userData: string,
+  root: string,
+): { status: number | null; output: string } {
+  const pythonPath = path.join(path.dirname(path.dirname(release.bin)), "root", "usr", "lib", "python3", "dist-packages");
+  const runModule = path.join(__dirname, "..", "fixtures", "cloud-init", "run-module.py");
+  return run("/usr/bin/python3", [runModule, module, tmpFile("user-data.yaml", userData), root], { PYTHONPATH: pythonPath });
+}
+
+describeWith("cloud-init user data: cloud-init's own modules run on it", [requirements.cloudInit(), requirements.sshKeygen()], () => {
+  test.each(cloudInitReleases().map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
+    "cloud-init %s: disable_ec2_metadata blocks the metadata address (which serves the user data, host private key included) after cloud-init has read it",
+    (_, release) => {
+      const root = fs.mkdtempSync(path.join(tmp, "root-"));
+      expect(runCloudInitModule(release, "cc_disable_ec2_metadata", renderCloudInit(options()), root)).toEqual({
+        status: 0,
+        output: "ip route add prohibit 169.254.169.254\n",
+      });
+      const without = parse(renderCloudInit(options())) as Record<string, unknown>;
+      delete without.disable_ec2_metadata;
+      expect(runCloudInitModule(release, "cc_disable_ec2_metadata", stringify(without, { version: "1.1" }), root)).toEqual({
+        status: 0,
+        output: "",
+      });
+    },
+  );
+});
+
 describeWith(
   "cloud-init user data: cloud-init's own mounts module writes the fstab",
   [requirements.cloudInit(), requirements.sshKeygen(), requirements.systemd()],
   () => {
     const releases = cloudInitReleases();
-    const mountsToFstab = path.join(__dirname, "..", "fixtures", "cloud-init", "mounts-to-fstab.py");
     const imageRootLine = "UUID=0e4d8d9e-4d51-4f4e-8a8c-2f1f3e2d1c0b\t/\text4\tdiscard,errors=remount-ro\t0\t1";
-
     const device = "/dev/disk/by-id/scsi-0HC_Volume_12345";
     const eachRelease = releases.map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]);
 
     /** Runs cloud-init's mounts module on the user data over an image's fstab; returns the fstab file, the root its mount points were made under, and the commands it ran. */
     function cloudInitFstab(release: CloudInitRelease): { fstabFile: string; root: string; commands: string } {
-      const userDataFile = tmpFile("user-data.yaml", renderCloudInit(options({ dataVolumeDevice: device })));
-      const fstabFile = tmpFile("fstab", `${imageRootLine}\n`);
       const root = fs.mkdtempSync(path.join(tmp, "root-"));
-      const pythonPath = path.join(path.dirname(path.dirname(release.bin)), "root", "usr", "lib", "python3", "dist-packages");
-      const ran = run("/usr/bin/python3", [mountsToFstab, userDataFile, fstabFile, root], { PYTHONPATH: pythonPath });
+      fs.mkdirSync(path.join(root, "etc"));
+      const fstabFile = path.join(root, "etc", "fstab");
+      fs.writeFileSync(fstabFile, `${imageRootLine}\n`);
+      const ran = runCloudInitModule(release, "cc_mounts", renderCloudInit(options({ dataVolumeDevice: device })), root);
       expect(ran.status).toBe(0);
       return { fstabFile, root, commands: ran.output };
     }
