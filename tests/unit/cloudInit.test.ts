@@ -238,6 +238,23 @@ function runCloudInitModule(
 
 describeWith("cloud-init user data: cloud-init's own modules run on it", [requirements.cloudInit(), requirements.sshKeygen()], () => {
   test.each(cloudInitReleases().map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
+    "cloud-init %s: write_files writes each file byte for byte, mode 0644, owned by root",
+    (_, release) => {
+      for (const unattendedUpgrades of [true, false]) {
+        const text = renderCloudInit(options({ unattendedUpgrades }));
+        const root = fs.mkdtempSync(path.join(tmp, "root-"));
+        const ran = runCloudInitModule(release, "cc_write_files", text, root);
+        const expected = (parse(text) as UserData).write_files;
+        expect(ran).toEqual({ status: 0, output: expected.map((f) => `chown root:root ${f.path}\n`).join("") });
+        for (const { path: filePath, content } of expected) {
+          expect(fs.readFileSync(path.join(root, filePath), "utf8")).toBe(content);
+          expect(fs.statSync(path.join(root, filePath)).mode & 0o7777).toBe(0o644);
+        }
+      }
+    },
+  );
+
+  test.each(cloudInitReleases().map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
     "cloud-init %s: disable_ec2_metadata blocks the metadata address (which serves the user data, host private key included) after cloud-init has read it",
     (_, release) => {
       const root = fs.mkdtempSync(path.join(tmp, "root-"));
