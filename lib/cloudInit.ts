@@ -19,7 +19,8 @@ import { parseSshPublicKey, sshAuthorizedKeys } from "./sshPublicKey";
  * 1. init stage: `write_files` (daemon.json, the docker.service drop-in, sshd and apt settings), then
  *    `mounts` (the fstab line and `mount -a`: the volume is mounted), then `users_groups` (group
  *    `docker`, then the deploy user in it), then `ssh` (the host key);
- * 2. config stage: `set_passwords` (password login off);
+ * 2. config stage: `set_passwords` (password login off; Debian's list), `disable_ec2_metadata` (the
+ *    metadata address blocked, every boot);
  * 3. final stage: `package_update_upgrade_install` installs docker.io, whose first start therefore
  *    already sees daemon.json, the drop-in and the mounted volume.
  * The group comes before the package: `users_groups` runs in the init stage, long before packages are
@@ -31,6 +32,9 @@ import { parseSshPublicKey, sshAuthorizedKeys } from "./sshPublicKey";
  * (RequiresMountsFor), so Docker starts only after the volume is mounted and does not start at all
  * when it is missing (`nofail` lets the server boot and be reached by SSH, while Docker, refusing to
  * start, cannot create new empty volumes on the root disk; the readiness check's `docker info` fails).
+ * The same holds on the first boot if the volume is attached only after cloud-init's `mount -a`:
+ * starting docker.service pulls in the mount unit, which waits for the device (systemd's default
+ * device timeout, 90 s) and mounts it then.
  */
 
 /** The mount point of the Hetzner Volume: Docker's volumes directory, where named volumes keep their data. */
