@@ -34,7 +34,8 @@ import { parseSshPublicKey, sshAuthorizedKeys } from "./sshPublicKey";
  * start, cannot create new empty volumes on the root disk; the readiness check's `docker info` fails).
  * The same holds on the first boot if the volume is attached only after cloud-init's `mount -a`:
  * starting docker.service pulls in the mount unit, which waits for the device (systemd's default
- * device timeout, 90 s) and mounts it then.
+ * device timeout, 90 s) and mounts it then (INFERRED: cc_mounts runs `systemctl daemon-reload` after
+ * writing the fstab, so the mount unit exists).
  */
 
 /** The mount point of the Hetzner Volume: Docker's volumes directory, where named volumes keep their data. */
