@@ -16,7 +16,11 @@ fi
 # image registry come from a Debian sid rootfs that scripts/build-engine-rootfs.sh builds with
 # debootstrap; scripts/start-dockerd.sh installs that client as /usr/local/bin/docker when the host
 # has no docker client.
-APT_PACKAGES=(postgresql debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client shellcheck python3-pyflakes)
+# python3-yaml ... python3-oauthlib: what Debian's cloud-init needs to run `cloud-init schema` on the
+# host's python3 (scripts/cloud-init-packages.sh unpacks cloud-init itself from trixie and sid);
+# systemd: systemd-analyze and the fstab generator, which check the VPS user data's files.
+APT_PACKAGES=(postgresql debootstrap bubblewrap dnsmasq-base wrk busybox-static iproute2 openssh-server openssh-client shellcheck python3-pyflakes
+  python3-yaml python3-jsonschema python3-jinja2 python3-configobj python3-jsonpatch python3-requests python3-oauthlib systemd)
 if [ "$(id -u)" -eq 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -48,5 +52,7 @@ fi
 
 # Real LiteLLM 1.110.1 from PyPI in a cached venv: tests run its CLI, proxy and duration parser.
 scripts/python-packages.sh >/dev/null
+# Debian's real cloud-init (trixie's and sid's): tests validate the VPS user data with its schema.
+scripts/cloud-init-packages.sh >/dev/null
 
 npm test

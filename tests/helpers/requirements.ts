@@ -69,12 +69,57 @@ export const requirements = {
     hint: "apt-get install openssh-server, and run as root",
   }),
   python3: (): Requirement => ({ name: "python3", met: commandWorks("python3", ["--version"]), hint: "apt-get install python3" }),
+  cloudInit: (): Requirement => ({
+    name: `Debian's cloud-init (${CLOUD_INIT_SUITES.join(" and ")})`,
+    met: cloudInitReleases().length === CLOUD_INIT_SUITES.length,
+    hint: "run `scripts/cloud-init-packages.sh` (after apt-get install of the python3 packages scripts/test-all.sh lists)",
+  }),
+  systemd: (): Requirement => ({
+    name: "systemd's tools (systemd-analyze, the fstab generator)",
+    met: commandWorks("systemd-analyze", ["--version"]) && fs.existsSync("/lib/systemd/system-generators/systemd-fstab-generator"),
+    hint: "apt-get install systemd",
+  }),
+  shellcheck: (): Requirement => ({
+    name: "shellcheck",
+    met: commandWorks("shellcheck", ["--version"]),
+    hint: "apt-get install shellcheck",
+  }),
+  sshKeygen: (): Requirement => ({ name: "ssh-keygen", met: fs.existsSync("/usr/bin/ssh-keygen"), hint: "apt-get install openssh-client" }),
   litellmVenv: (): Requirement => ({
     name: "real LiteLLM 1.110.1 in a venv",
     met: litellmVenv() !== undefined,
     hint: "run `scripts/python-packages.sh` (pip from PyPI; or set AI_GATEWAY_LITELLM_VENV)",
   }),
 };
+
+/** The cache directory the install scripts share (scripts/python-packages.sh, scripts/cloud-init-packages.sh). */
+function aiGatewayCache(): string {
+  return process.env.AI_GATEWAY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "ai-gateway");
+}
+
+/** A real cloud-init from Debian, unpacked by scripts/cloud-init-packages.sh. */
+export interface CloudInitRelease {
+  /** The Debian suite it comes from: trixie (the debian-13 image's) or sid (the newest). */
+  readonly suite: string;
+  /** The Debian package version, e.g. 25.1.4-1+deb13u1. */
+  readonly version: string;
+  /** Its command: `<bin> schema --config-file <file>`. */
+  readonly bin: string;
+}
+
+/** The Debian suites scripts/cloud-init-packages.sh fetches cloud-init from (its SUITES). */
+export const CLOUD_INIT_SUITES = ["trixie", "sid"] as const;
+
+/** Every cloud-init release scripts/cloud-init-packages.sh has unpacked (those whose `.complete` marker exists). */
+export function cloudInitReleases(): CloudInitRelease[] {
+  return CLOUD_INIT_SUITES.flatMap((suite) => {
+    const dir = path.join(aiGatewayCache(), "cloud-init", suite);
+    if (!fs.existsSync(path.join(dir, ".complete"))) {
+      return [];
+    }
+    return [{ suite, version: fs.readFileSync(path.join(dir, "version"), "utf8").trim(), bin: path.join(dir, "bin", "cloud-init") }];
+  });
+}
 
 /**
  * The venv scripts/python-packages.sh creates, with real LiteLLM and the proxy's dependencies: the
@@ -89,8 +134,7 @@ export function litellmVenv(): string | undefined {
   const requirements = fs.readFileSync(path.join(ROOT, "scripts", "litellm-requirements.txt"), "utf8");
   const version = /^litellm==(\S+)$/m.exec(requirements)?.[1];
   const digest = createHash("sha256").update(requirements).digest("hex").slice(0, 12);
-  const cache = process.env.AI_GATEWAY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "ai-gateway");
-  const dir = path.join(cache, `venv-litellm-${version}-${digest}`);
+  const dir = path.join(aiGatewayCache(), `venv-litellm-${version}-${digest}`);
   return fs.existsSync(path.join(dir, ".complete")) ? dir : undefined;
 }
 
