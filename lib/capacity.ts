@@ -1,7 +1,7 @@
 import { SettingError, shown } from "./errors";
 import { DEFAULT_LOCATION, ServerType, listTypes, typesSoldIn, usableMemoryMb } from "./hetzner";
 import { HEADROOM_FRACTION, OS_AND_DOCKER_OVERHEAD_MB, requiredHostMemoryMb } from "./hostMemory";
-import { ResourceProfile, totalMemoryMb } from "../profiles/profiles";
+import { PROFILES, ProfileName, ResourceProfile, totalMemoryMb } from "../profiles/profiles";
 
 /**
  * The capacity check (issue 10 item 2): a profile's containers, the OS and Docker, with headroom,
@@ -41,15 +41,37 @@ export function capacityProblem(
   what: string,
   location: string = DEFAULT_LOCATION,
 ): string | undefined {
-  const required = requiredHostMemoryMb(profile);
-  if (availableMemoryMb >= required) {
+  if (availableMemoryMb >= requiredHostMemoryMb(profile)) {
     return undefined;
   }
   return (
-    `profile ${profileName} needs ${gigabytes(required)} (${totalMemoryMb(profile)} MB of container limits + ` +
-    `${OS_AND_DOCKER_OVERHEAD_MB} MB for the OS and Docker + ${Math.round(HEADROOM_FRACTION * 100)}% headroom = ${required} MB); ` +
-    `${what} has ${availableMemoryMb} MB usable; types that fit in ${location}: ${listTypes(typesThatFit(profile, location), location)}`
+    `${needs(profileName, profile)}; ${what} has ${availableMemoryMb} MB usable; ` +
+    `types that fit in ${location}: ${listTypes(typesThatFit(profile, location), location)}`
   );
+}
+
+/** "profile medium needs 5.2 GB (4032 MB of container limits + 768 MB for the OS and Docker + 10% headroom = 5280 MB)" */
+function needs(profileName: string, profile: ResourceProfile): string {
+  const required = requiredHostMemoryMb(profile);
+  return (
+    `profile ${profileName} needs ${gigabytes(required)} (${totalMemoryMb(profile)} MB of container limits + ` +
+    `${OS_AND_DOCKER_OVERHEAD_MB} MB for the OS and Docker + ${Math.round(HEADROOM_FRACTION * 100)}% headroom = ${required} MB)`
+  );
+}
+
+/**
+ * The check for a Docker host the stack does not provision (local or over ssh/tcp), whose memory
+ * the config states as Linux reports it (`free -m`, MemTotal): throws a SettingError on `key`
+ * naming what the profile needs and the profiles that fit, or a bigger host.
+ */
+export function checkHostMemory(key: string, hostMemoryMb: number, profileName: ProfileName): void {
+  const profile = PROFILES[profileName];
+  if (hostMemoryMb >= requiredHostMemoryMb(profile)) {
+    return;
+  }
+  const smaller = (Object.keys(PROFILES) as ProfileName[]).filter((name) => hostMemoryMb >= requiredHostMemoryMb(PROFILES[name]));
+  const instead = smaller.length > 0 ? `profiles that fit: ${smaller.join(", ")}` : "no profile fits: use a bigger host";
+  throw new SettingError(key, shown(hostMemoryMb), `${needs(profileName, profile)}; the Docker host has ${hostMemoryMb} MB; ${instead}`);
 }
 
 /**

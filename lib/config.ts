@@ -40,6 +40,7 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   dockerHost: { kind: "string" },
   dockerSshOpts: { kind: "json" },
   dockerSshHostKey: { kind: "string" },
+  dockerHostMemoryMb: { kind: "integer" },
   dockerTlsCa: { kind: "string", secret: true },
   dockerTlsCert: { kind: "string", secret: true },
   dockerTlsKey: { kind: "string", secret: true },

@@ -1,3 +1,4 @@
+import { SUPPORTED_IMAGES } from "./cloudInit";
 import { SettingError, shown } from "./errors";
 import { requiredHostMemoryMb } from "./hostMemory";
 import { PROFILES, ProfileName } from "../profiles/profiles";
@@ -198,21 +199,14 @@ export function describeType(type: ServerType, location?: string): string {
 export const DEFAULT_LOCATION = "fsn1";
 
 /**
- * The image when none is configured: Ubuntu 24.04 LTS, the default of Hetzner's own provider e2e
- * tests (reference §5.4, VERIFIED: terraform-provider-hcloud internal/teste2e/testing.go @f81c9af4).
+ * The images: those the server's user data is written and validated for (lib/cloudInit.ts, whose
+ * tests run each image's own cloud-init), the default first.
  */
-export const DEFAULT_IMAGE = "ubuntu-24.04";
-
-/**
- * Images the provisioning (cloud-init with the OS's Docker packages) is written for. Debian 12/13
- * and Ubuntu 24.04 appear in Hetzner's own repositories (VERIFIED); ubuntu-26.04 only in
- * third-party configs (INFERRED).
- */
-export const SUPPORTED_IMAGES: readonly string[] = ["ubuntu-24.04", "ubuntu-26.04", "debian-12", "debian-13"];
+export { DEFAULT_IMAGE, SUPPORTED_IMAGES } from "./cloudInit";
 
 /** Throws SettingError unless the image is one of SUPPORTED_IMAGES. */
 export function checkImage(key: string, image: unknown): string {
-  if (typeof image === "string" && SUPPORTED_IMAGES.includes(image)) {
+  if (typeof image === "string" && (SUPPORTED_IMAGES as readonly string[]).includes(image)) {
     return image;
   }
   throw new SettingError(key, shown(image), `must be one of ${SUPPORTED_IMAGES.join(", ")}`);

@@ -1,5 +1,6 @@
 import { BUDGET_NAMES, BudgetName, PROFILE_NAMES, ProfileName } from "../profiles";
 import { parseDockerHost, remoteDockerHost } from "./dockerHost";
+import { checkHostMemory } from "./capacity";
 import { sshHostKey, sshOptions } from "./dockerEndpoint";
 import { SettingError, shown } from "./errors";
 import * as validate from "./validation";
@@ -74,6 +75,12 @@ export interface SettingsInput extends ProxySettingsInput {
    * key ssh accepts for it. Required with an ssh:// dockerHost; no default.
    */
   readonly dockerSshHostKey?: string;
+  /**
+   * The Docker host's memory in MB, as `free -m` reports its total. When given, the profile's
+   * memory (every container limit, plus the OS and Docker, plus headroom: lib/capacity.ts) must fit
+   * in it, or the deployment is refused before anything is created. Default: not checked.
+   */
+  readonly dockerHostMemoryMb?: number;
   /** LiteLLM image, pinned to a version or digest. Default "ghcr.io/berriai/litellm:v1.110.1". */
   readonly litellmImage?: string;
   /** Open WebUI image, pinned. Default "ghcr.io/open-webui/open-webui:v0.11.4". */
@@ -119,6 +126,8 @@ export interface GatewaySettings {
   readonly dockerSshOpts: readonly string[];
   /** `<type> <base64>` of the ssh host's pinned key; undefined unless dockerHost is ssh://. */
   readonly dockerSshHostKey: string | undefined;
+  /** The Docker host's stated memory in MB; undefined when not stated (not checked). */
+  readonly dockerHostMemoryMb: number | undefined;
   readonly images: ImageSet;
   readonly models: readonly ModelSpec[];
   readonly adminUsername: string;
@@ -186,6 +195,17 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     );
   }
   const dockerSshHostKey = overSsh ? sshHostKey("dockerSshHostKey", input.dockerSshHostKey) : undefined;
+  const dockerHostMemoryMb = input.dockerHostMemoryMb;
+  if (dockerHostMemoryMb !== undefined) {
+    if (!Number.isInteger(dockerHostMemoryMb) || dockerHostMemoryMb < 1) {
+      throw new SettingError(
+        "dockerHostMemoryMb",
+        shown(dockerHostMemoryMb),
+        "must be a whole number of megabytes (the total `free -m` shows)",
+      );
+    }
+    checkHostMemory("dockerHostMemoryMb", dockerHostMemoryMb, profile);
+  }
   const images: ImageSet = {
     litellm: validate.pinnedImage("litellmImage", input.litellmImage ?? DEFAULTS.images.litellm),
     openWebui: validate.pinnedImage("openWebuiImage", input.openWebuiImage ?? DEFAULTS.images.openWebui),
@@ -228,6 +248,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     dockerHost,
     dockerSshOpts,
     dockerSshHostKey,
+    dockerHostMemoryMb,
     images,
     models,
     adminUsername: validate.username("adminUsername", input.adminUsername ?? DEFAULTS.adminUsername),

@@ -61,6 +61,22 @@ const rows: Row[] = [
     { dockerHost: "tcp://203.0.113.5:2375" },
     /dockerHost = "tcp:\/\/203.0.113.5:2375": is a plain tcp:\/\/ engine on another machine: .*set dockerTlsCa, dockerTlsCert and dockerTlsKey/,
   ],
+  [
+    "a Docker host too small for the profile",
+    { dockerHostMemoryMb: "4096" },
+    /^Invalid ai-gateway setting dockerHostMemoryMb = 4096: profile medium needs 5\.2 GB \(4032 MB of container limits \+ 768 MB for the OS and Docker \+ 10% headroom = 5280 MB\); the Docker host has 4096 MB; profiles that fit: small$/,
+  ],
+  [
+    "a Docker host too small for any profile",
+    { dockerHostMemoryMb: "2048" },
+    /dockerHostMemoryMb = 2048: .* no profile fits: use a bigger host$/,
+  ],
+  [
+    "Docker host memory that is not a positive number",
+    { dockerHostMemoryMb: "0" },
+    /dockerHostMemoryMb = 0: must be a whole number of megabytes/,
+  ],
+  ["Docker host memory in gigabytes", { dockerHostMemoryMb: "8G" }, /dockerHostMemoryMb = "8G": must be a whole number$/],
   ["Docker TLS material for the local socket", DOCKER_TLS, /dockerTlsCa = \[secret\]: only applies to a tcp:\/\/ dockerHost/],
   [
     "Docker TLS material for an ssh:// host",

@@ -56,6 +56,7 @@ test("the only undeclared settings are objects (which Pulumi.yaml cannot type) a
     "apiKeys",
     "apiRateLimitPerMinute",
     "continueKey",
+    "dockerHostMemoryMb",
     "dockerSshHostKey",
     "dockerTlsCa",
     "dockerTlsCert",

@@ -1,7 +1,9 @@
 import { SettingError } from "../../lib/errors";
+import { resolveSettings } from "../../lib/settings";
 import {
   capacityProblem,
   checkCapacity,
+  checkHostMemory,
   HEADROOM_FRACTION,
   OS_AND_DOCKER_OVERHEAD_MB,
   requiredHostMemoryMb,
@@ -114,4 +116,23 @@ describe("typesThatFit", () => {
       expect(prices).toEqual([...prices].sort((a, b) => a - b));
     },
   );
+});
+
+describe("checkHostMemory (a Docker host whose memory the config states)", () => {
+  test.each(PROFILE_NAMES)("%s: exactly what it needs passes, 1 MB less is refused with the profiles that fit", (name) => {
+    const required = requiredHostMemoryMb(PROFILES[name]);
+    expect(() => checkHostMemory("dockerHostMemoryMb", required, name)).not.toThrow();
+    const smaller = PROFILE_NAMES.filter((other) => requiredHostMemoryMb(PROFILES[other]) <= required - 1);
+    expect(() => checkHostMemory("dockerHostMemoryMb", required - 1, name)).toThrow(
+      smaller.length > 0 ? `; profiles that fit: ${smaller.join(", ")}` : "; no profile fits: use a bigger host",
+    );
+  });
+
+  test("through resolveSettings: a big enough host is accepted and kept, a small one refused before anything else", () => {
+    expect(resolveSettings({ profile: "large", dockerHostMemoryMb: 16000 }).dockerHostMemoryMb).toBe(16000);
+    expect(resolveSettings({}).dockerHostMemoryMb).toBeUndefined();
+    expect(() => resolveSettings({ profile: "large", dockerHostMemoryMb: 8192 })).toThrow(
+      /^Invalid ai-gateway setting dockerHostMemoryMb = 8192: profile large needs .*; profiles that fit: small, medium$/,
+    );
+  });
 });
