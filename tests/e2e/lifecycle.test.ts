@@ -141,10 +141,11 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
   });
 
   test("a container that misses its health wait fails the up, and the next up waits for it again instead of accepting it", async () => {
-    // A pin that exists but never turns healthy: nginx's image with a command that serves nothing.
+    // A pin that exists but never turns healthy: nginx's image with an entrypoint that serves
+    // nothing (the stack gives nginx its command, so only the entrypoint can stop it serving).
     const broken = IMAGES.nginxImage.replace(/:[^:/]+$/, ":1.30.7-alpine");
     const base = (await docker(["create", IMAGES.nginxImage])).stdout.trim();
-    await docker(["commit", "--change", 'CMD ["sleep", "infinity"]', base, broken]);
+    await docker(["commit", "--change", 'ENTRYPOINT ["sh", "-c", "exec sleep infinity", "--"]', base, broken]);
     await docker(["rm", base]);
     await docker(["push", broken]);
     await stack.set("nginxImage", broken);
@@ -200,7 +201,8 @@ describeE2E("small stack: faults, destroy, a new life on the kept volumes", () =
     stack = workspace.stack("small-renamed");
     n = names("small-renamed");
     const planned = changes(await stack.previewSteps());
-    expect(planned.filter((c) => c.includes("Volume"))).toEqual([]);
+    // The data volumes stay; the config volumes, named after their containers, follow the new names.
+    expect(planned.filter((c) => c.includes("Volume") && !c.endsWith("-config"))).toEqual([]);
     await stack.up();
     await allHealthy("small-renamed");
     const mounts = (await inspect(n.container("postgres"))).Mounts.map((m: { Name: string }) => m.Name);
