@@ -1,7 +1,7 @@
 import { SettingError, shown } from "./errors";
 import { DEFAULT_LOCATION, ServerType, listTypes, typesSoldIn, usableMemoryMb } from "./hetzner";
 import { HEADROOM_FRACTION, OS_AND_DOCKER_OVERHEAD_MB, requiredHostMemoryMb } from "./hostMemory";
-import { PROFILES, ProfileName, ResourceProfile, totalMemoryMb } from "../profiles/profiles";
+import { PROFILE_NAMES, PROFILES, ProfileName, ResourceProfile, totalMemoryMb } from "../profiles/profiles";
 
 /**
  * The capacity check (issue 10 item 2): a profile's containers, the OS and Docker, with headroom,
@@ -13,8 +13,7 @@ export { HEADROOM_FRACTION, OS_AND_DOCKER_OVERHEAD_MB, requiredHostMemoryMb };
 
 /** Server types sold in `location` (default DEFAULT_LOCATION) whose usable memory holds the profile, cheapest first. */
 export function typesThatFit(profile: ResourceProfile, location: string = DEFAULT_LOCATION): ServerType[] {
-  const required = requiredHostMemoryMb(profile);
-  return typesSoldIn(location).filter((type) => usableMemoryMb(type) >= required);
+  return typesSoldIn(location).filter(typeFits(profile));
 }
 
 /** True when the server type's usable memory holds the profile (for hetzner.ts checkServerType's `fits`). */
@@ -69,7 +68,7 @@ export function checkHostMemory(key: string, hostMemoryMb: number, profileName: 
   if (hostMemoryMb >= requiredHostMemoryMb(profile)) {
     return;
   }
-  const smaller = (Object.keys(PROFILES) as ProfileName[]).filter((name) => hostMemoryMb >= requiredHostMemoryMb(PROFILES[name]));
+  const smaller = PROFILE_NAMES.filter((name) => hostMemoryMb >= requiredHostMemoryMb(PROFILES[name]));
   const instead = smaller.length > 0 ? `profiles that fit: ${smaller.join(", ")}` : "no profile fits: use a bigger host";
   throw new SettingError(key, shown(hostMemoryMb), `${needs(profileName, profile)}; the Docker host has ${hostMemoryMb} MB; ${instead}`);
 }

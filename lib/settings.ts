@@ -158,6 +158,9 @@ function defaultPublicHost(bindAddress: string, dockerHost: string): string {
   return bindAddress !== "0.0.0.0" ? bindAddress : (remoteDockerHost(dockerHost) ?? "localhost");
 }
 
+/** The largest host memory accepted (16 TiB): beyond any machine, so a typo in the unit is caught. */
+const MAX_HOST_MEMORY_MB = 16 * 1024 * 1024;
+
 /** Applies defaults and validates every setting; throws SettingError on the first bad one. */
 export function resolveSettings(input: SettingsInput, providerKeyNames: readonly string[] = []): GatewaySettings {
   const profile = validate.oneOf("profile", input.profile ?? DEFAULTS.profile, PROFILE_NAMES);
@@ -195,15 +198,16 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     );
   }
   const dockerSshHostKey = overSsh ? sshHostKey("dockerSshHostKey", input.dockerSshHostKey) : undefined;
-  const dockerHostMemoryMb = input.dockerHostMemoryMb;
+  const dockerHostMemoryMb =
+    input.dockerHostMemoryMb !== undefined
+      ? validate.positiveInteger(
+          "dockerHostMemoryMb",
+          input.dockerHostMemoryMb,
+          "megabytes (the total `free -m` shows)",
+          MAX_HOST_MEMORY_MB,
+        )
+      : undefined;
   if (dockerHostMemoryMb !== undefined) {
-    if (!Number.isInteger(dockerHostMemoryMb) || dockerHostMemoryMb < 1) {
-      throw new SettingError(
-        "dockerHostMemoryMb",
-        shown(dockerHostMemoryMb),
-        "must be a whole number of megabytes (the total `free -m` shows)",
-      );
-    }
     checkHostMemory("dockerHostMemoryMb", dockerHostMemoryMb, profile);
   }
   const images: ImageSet = {

@@ -2,6 +2,8 @@
  * What the end-to-end tests know about a deployed gateway: its Docker names, its images in the
  * local registry, and checks of what users see (healthy containers, nginx's routes, kept data).
  */
+import { HOSTNAMES } from "../../lib/constants";
+import { ROOT_FILESYSTEMS, ServiceKey } from "../../lib/containerSecurity";
 import { pollUntil } from "../helpers/dockerEngine";
 import { ImageName, pinned, REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
 import { Answer, docker, dockerExec, inspect, psql, request, Stack } from "./harness";
@@ -204,8 +206,15 @@ export function withPidsLimits(changes: readonly string[]): string[] {
 /** "<service> and its image are added/removed": its container, image and component created or deleted. */
 const ADDED_OR_REMOVED = /(\w[\w ]*?) and its image are (added|removed)/;
 
-/** The services whose files are on a config volume (lib/containerSecurity.ts: ROOT_FILESYSTEMS). */
-const WITH_CONFIG_VOLUME = new Set(["nginx", "redis"]);
+/** The services whose files are on a config volume: a read-only root with a config directory. */
+const WITH_CONFIG_VOLUME = new Set<string>(
+  (Object.keys(ROOT_FILESYSTEMS) as ServiceKey[])
+    .filter((key) => {
+      const root = ROOT_FILESYSTEMS[key];
+      return root.readOnly && root.configDir !== undefined;
+    })
+    .map((key) => HOSTNAMES[key]),
+);
 /** "nginx's and Redis's config volumes": each volume and the container that fills it. */
 const CONFIG_VOLUMES = /((?:(?:nginx|Redis)'s(?: and )?)+) config volumes?/;
 
@@ -238,12 +247,9 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
     }
     const configs = CONFIG_VOLUMES.exec(cell);
     if (configs) {
-      for (const [word, service] of [
-        ["nginx", "nginx"],
-        ["Redis", "redis"],
-      ]) {
+      for (const [word, resource] of Object.entries(CONTAINER_WORDS)) {
         if (configs[1].includes(`${word}'s`)) {
-          promised.push(...configVolumeChanges(op, service));
+          promised.push(...configVolumeChanges(op, resource.slice("Container ai-gateway-".length)));
         }
       }
       cell = cell.replace(configs[0], "");

@@ -74,7 +74,7 @@ const rows: Row[] = [
   [
     "Docker host memory that is not a positive number",
     { dockerHostMemoryMb: "0" },
-    /dockerHostMemoryMb = 0: must be a whole number of megabytes/,
+    /dockerHostMemoryMb = 0: must be a positive whole number of megabytes \(the total `free -m` shows\), at most 16777216$/,
   ],
   ["Docker host memory in gigabytes", { dockerHostMemoryMb: "8G" }, /dockerHostMemoryMb = "8G": must be a whole number$/],
   ["Docker TLS material for the local socket", DOCKER_TLS, /dockerTlsCa = \[secret\]: only applies to a tcp:\/\/ dockerHost/],
