@@ -31,12 +31,11 @@ if [ "$(printf '%s\n%s\n' "$REQUIRED_GO" "$go_version" | sort -V | head -n1)" !=
   exit 1
 fi
 
-# The npm packages each provider is checked against once built (below). docker and random are the
-# project's own (npm ci installs them): every resource of theirs asks the engine for the plugin
-# version in their package.json, so it must be the one the provider is installed as. That makes
+# The npm packages each provider is checked against once built (below), all the project's own (npm ci
+# installs them): every resource of theirs asks the engine for the plugin version in their package.json, so it must be the one the provider is installed as. That makes
 # them part of the cache key too, through PROVIDER_VERSIONS and this script's hash, and a cached
 # toolchain is never used with packages it was not checked against.
-declare -A NPM_PACKAGES=([docker]=$ROOT/node_modules/@pulumi/docker [random]=$ROOT/node_modules/@pulumi/random)
+declare -A NPM_PACKAGES=([docker]=$ROOT/node_modules/@pulumi/docker [random]=$ROOT/node_modules/@pulumi/random [hcloud]=$ROOT/node_modules/@pulumi/hcloud)
 for provider in "${!NPM_PACKAGES[@]}"; do
   if [ ! -f "${NPM_PACKAGES[$provider]}/package.json" ]; then
     echo "pulumi-toolchain: no @pulumi/$provider in node_modules (run npm ci first)" >&2
@@ -48,11 +47,6 @@ for provider in "${!NPM_PACKAGES[@]}"; do
     exit 1
   fi
 done
-# @pulumi/hcloud is no dependency of the project: its published package, unpacked into a cache.
-# Only its declarations are read, never its code run.
-NPM_PACKS=$HOME/.cache/ai-gateway/npm-packs
-NPM_PACKAGES[hcloud]=$NPM_PACKS/pulumi-hcloud-${PROVIDER_VERSIONS[hcloud]}/package
-
 key=$({
   go env GOVERSION
   sha256sum "$0"
@@ -126,14 +120,6 @@ done
 # types and the provider config (tools/pulumi-bin/providers/internal/npmcheck). A difference means
 # programs send names the provider ignores, so it fails the build; it runs once per toolchain, as
 # everything it depends on is in the cache key. Same flags as the providers: it reuses their builds.
-if [ ! -f "${NPM_PACKAGES[hcloud]}/package.json" ]; then
-  step "npm pack @pulumi/hcloud@${PROVIDER_VERSIONS[hcloud]}"
-  mkdir -p "$work/npm-pack" "$NPM_PACKS"
-  (cd "$work/npm-pack" && npm pack --silent "@pulumi/hcloud@${PROVIDER_VERSIONS[hcloud]}" >/dev/null &&
-    tar xzf ./*.tgz && rm ./*.tgz)
-  rm -rf "$(dirname "${NPM_PACKAGES[hcloud]}")"
-  mv "$work/npm-pack" "$(dirname "${NPM_PACKAGES[hcloud]}")"
-fi
 step "checking the providers against their npm packages"
 checks=(./internal/npmcheck)
 check_env=()
