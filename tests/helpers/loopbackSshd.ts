@@ -23,6 +23,12 @@ export class LoopbackSshd {
     fs.copyFileSync(`${this.keyFile("client_key")}.pub`, path.join(this.dir, "authorized_keys"));
   }
 
+  /** Installs a key pair made elsewhere (e.g. lib/sshHostKeyPair.ts) under `name`, as ssh-keygen would write it (private mode 0600). */
+  installKey(name: string, key: { readonly privateKey: string; readonly publicKey: string }): void {
+    fs.writeFileSync(this.keyFile(name), key.privateKey, { mode: 0o600 });
+    fs.writeFileSync(`${this.keyFile(name)}.pub`, `${key.publicKey}\n`);
+  }
+
   keyFile(name: string): string {
     return path.join(this.dir, name);
   }
@@ -42,8 +48,12 @@ export class LoopbackSshd {
     return execFileSync("ssh-keygen", ["-lf", `${this.keyFile(name)}.pub`], { encoding: "utf8" }).split(" ")[1];
   }
 
-  /** (Re)starts on the same port with `hostKey`, as a host that got a new key would; resolves once it listens. */
-  async start(hostKey: string): Promise<void> {
+  /**
+   * (Re)starts on the same port with `hostKey`, as a host that got a new key would; resolves once it
+   * listens. `settings`: further sshd_config lines (sshd keeps the first value of most keywords, so
+   * they add to the ones here, they do not override them).
+   */
+  async start(hostKey: string, settings: readonly string[] = []): Promise<void> {
     this.process?.kill();
     const config = path.join(this.dir, "sshd_config");
     fs.writeFileSync(
@@ -58,6 +68,7 @@ export class LoopbackSshd {
         "StrictModes no",
         "UsePAM no",
         `PidFile ${this.dir}/sshd.pid`,
+        ...settings,
       ].join("\n") + "\n",
     );
     fs.mkdirSync("/run/sshd", { recursive: true });

@@ -1,0 +1,359 @@
+/**
+ * The readiness gate's client (lib/hostReadiness.ts) against a real sshd on loopback whose host key
+ * is one lib/sshHostKeyPair.ts made (as the VPS's is), logging in as root with a PATH (sshd_config
+ * SetEnv) that puts stand-ins of `cloud-init` and `docker` first:
+ *
+ * - `cloud-init` stands in for `cloud-init status [--wait] [--long]` as cloudinit/cmd/status.py
+ *   (26.2, VERIFIED) behaves: with --wait one "." per 0.25 s poll while cloud-init runs, then
+ *   `status: <done|error>` and, with --long, the extended fields (TABULAR_LONG_TMPL); exit 0 done,
+ *   1 error, 2 done with recoverable errors; argparse's usage error on an unknown option (exit 2).
+ *   The test sets its output, status and number of polls.
+ * - `docker` stands in for `docker info --format '{{.ServerVersion}}'`: while the daemon does not
+ *   answer, the CLI prints "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is
+ *   the docker daemon running?" and exits 1 (VERIFIED with the docker 28.5 CLI here, daemon
+ *   stopped); then the version. One test uses the real CLI and the real engine instead.
+ */
+import { execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { sshKeyFingerprint } from "../../lib/dockerHost";
+import { DOCKER_INFO_ATTEMPTS, HostReadiness, ReadinessOptions, waitForDockerHost } from "../../lib/hostReadiness";
+import { ed25519HostKey } from "../../lib/sshHostKeyPair";
+import { LoopbackSshd } from "../helpers/loopbackSshd";
+import { describeWith, requirements } from "../helpers/requirements";
+
+const CLOUD_INIT_STUB = `#!/bin/sh
+# Stand-in of \`cloud-init status\` (cloudinit/cmd/status.py); its behaviour is set by files next to it.
+dir=$(dirname "$0")
+echo "$*" >> "$dir/cloud-init.calls"
+usage() {
+  echo "usage: cloud-init status [-h] [--format {json,tabular,yaml}] [-l] [-w]" >&2
+  echo "cloud-init status: error: unrecognized arguments: $1" >&2
+  exit 2
+}
+[ "$1" = status ] || usage "$1"
+shift
+for arg in "$@"; do
+  case "$arg" in
+    --wait | -w | --long | -l) grep -qx -- "$arg" "$dir/cloud-init.unknown-options" 2>/dev/null && usage "$arg" ;;
+    *) usage "$arg" ;;
+  esac
+done
+polls=$(cat "$dir/cloud-init.polls")
+while [ "$polls" -gt 0 ]; do printf .; sleep 0.25; polls=$((polls - 1)); done
+cat "$dir/cloud-init.output"
+exit "$(cat "$dir/cloud-init.exit")"
+`;
+
+const DOCKER_STUB = `#!/bin/sh
+# Stand-in of \`docker info --format '{{.ServerVersion}}'\`: fails as the CLI does while the daemon does not answer, then answers.
+dir=$(dirname "$0")
+echo "$*" >> "$dir/docker.calls"
+[ "$*" = "info --format {{.ServerVersion}}" ] || { echo "unexpected docker arguments: $*" >&2; exit 64; }
+if [ "$(wc -l < "$dir/docker.calls")" -le "$(cat "$dir/docker.failures")" ]; then
+  echo
+  echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+  exit 1
+fi
+echo 28.5.2
+`;
+
+/** `cloud-init status --long` output as status.py prints it (tabular). */
+function cloudInitLong(status: string, extended: string, errors: string[] = [], recoverable: Record<string, string[]> = {}): string {
+  const errorLines = errors.length ? errors.map((e) => `\n\t- ${e}`).join("") : " []";
+  const recoverableLines = Object.keys(recoverable).length
+    ? "\n" +
+      Object.entries(recoverable)
+        .map(([level, messages]) => `${level}:${messages.map((m) => `\n\t- ${m}`).join("")}`)
+        .join("\n")
+    : " {}";
+  return [
+    `status: ${status}`,
+    `extended_status: ${extended}`,
+    "boot_status_code: enabled-by-generator",
+    "last_update: Thu, 01 Jan 1970 00:03:41 +0000",
+    "detail: DataSourceHetzner",
+    `errors:${errorLines}`,
+    `recoverable_errors:${recoverableLines}`,
+    "",
+  ].join("\n");
+}
+
+/** The stand-ins' directory, first on the logged-in user's PATH, and the knobs the tests turn. */
+class RemoteCommands {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-readiness-bin-"));
+
+  constructor(withDocker: boolean) {
+    fs.writeFileSync(path.join(this.dir, "cloud-init"), CLOUD_INIT_STUB, { mode: 0o755 });
+    if (withDocker) {
+      fs.writeFileSync(path.join(this.dir, "docker"), DOCKER_STUB, { mode: 0o755 });
+    }
+    this.reset();
+  }
+
+  /** cloud-init done and healthy, Docker answering at once; no calls recorded. */
+  reset(): void {
+    for (const file of ["cloud-init.calls", "docker.calls", "cloud-init.unknown-options"]) {
+      fs.rmSync(path.join(this.dir, file), { force: true });
+    }
+    this.cloudInit(0, cloudInitLong("done", "done"));
+    this.dockerFailures(0);
+  }
+
+  cloudInit(exitCode: number, output: string, polls = 0): void {
+    fs.writeFileSync(path.join(this.dir, "cloud-init.exit"), `${exitCode}\n`);
+    fs.writeFileSync(path.join(this.dir, "cloud-init.output"), output);
+    fs.writeFileSync(path.join(this.dir, "cloud-init.polls"), `${polls}\n`);
+  }
+
+  /** Options the stand-in refuses as an older cloud-init's argparse would. */
+  unknownOptions(...options: string[]): void {
+    fs.writeFileSync(path.join(this.dir, "cloud-init.unknown-options"), options.map((o) => `${o}\n`).join(""));
+  }
+
+  dockerFailures(count: number): void {
+    fs.writeFileSync(path.join(this.dir, "docker.failures"), `${count}\n`);
+  }
+
+  calls(command: "cloud-init" | "docker"): string[] {
+    const file = path.join(this.dir, `${command}.calls`);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : [];
+  }
+
+  /** The sshd_config line that puts the stand-ins first for every session. */
+  sshdSetting(): string {
+    return `SetEnv PATH=${this.dir}:/usr/local/bin:/usr/bin:/bin`;
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A VPS-like host key from the stack's generator, installed as `name`. */
+function installStackHostKey(sshd: LoopbackSshd, name: string): string {
+  sshd.installKey(name, ed25519HostKey(randomBytes(32), "ai-gateway-test"));
+  return sshd.publicKey(name);
+}
+
+/** Runs the gate, collecting its progress lines. */
+async function gate(
+  sshd: LoopbackSshd,
+  hostKey: string,
+  options: ReadinessOptions = {},
+): Promise<{ result?: HostReadiness; error?: string; log: string[]; seconds: number }> {
+  const log: string[] = [];
+  const started = Date.now();
+  const target = { dockerHost: `ssh://root@127.0.0.1:${sshd.port}`, sshHostKey: hostKey, sshOpts: ["-i", sshd.keyFile("client_key")] };
+  try {
+    const result = await waitForDockerHost(target, { timeoutMs: 60_000, retryIntervalMs: 250, log: (m) => log.push(m), ...options });
+    return { result, log, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    return { error: (e as Error).message, log, seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+describeWith(
+  "the readiness gate against a real sshd (cloud-init and docker stand-ins)",
+  [requirements.sshd(), requirements.sshKeygen()],
+  () => {
+    const remote = new RemoteCommands(true);
+    const sshd = new LoopbackSshd([]);
+    let hostKey: string;
+
+    beforeAll(async () => {
+      hostKey = installStackHostKey(sshd, "stack_host_key");
+      await sshd.start("stack_host_key", [remote.sshdSetting()]);
+    });
+    beforeEach(() => remote.reset());
+    afterAll(() => {
+      sshd.stop();
+      remote.remove();
+    });
+
+    test("ready: cloud-init done, Docker answers; the commands ran as the gate words them", async () => {
+      const { result, error, log } = await gate(sshd, hostKey);
+      expect({ result, error }).toEqual({ result: { cloudInitStatus: "done", dockerVersion: "28.5.2" }, error: undefined });
+      expect(remote.calls("cloud-init")).toEqual(["status --wait --long"]);
+      expect(remote.calls("docker")).toEqual(["info --format {{.ServerVersion}}"]);
+      expect(log[log.length - 1]).toBe(`ssh://root@127.0.0.1:${sshd.port}: ready (Docker 28.5.2)`);
+    });
+
+    test("cloud-init still running: `--wait` blocks (printing dots) and the status after the dots is read", async () => {
+      remote.cloudInit(0, cloudInitLong("done", "done"), 8);
+      const { result, seconds } = await gate(sshd, hostKey);
+      expect(result).toEqual({ cloudInitStatus: "done", dockerVersion: "28.5.2" });
+      expect(seconds).toBeGreaterThanOrEqual(2);
+      expect(remote.calls("cloud-init")).toHaveLength(1);
+    });
+
+    test("exit 2 (done with recoverable errors): ready, with a warning carrying cloud-init's words", async () => {
+      remote.cloudInit(2, cloudInitLong("done", "degraded done", [], { WARNING: ["Failed to set locale en_US.UTF-8"] }));
+      const { result, log } = await gate(sshd, hostKey);
+      expect(result).toEqual({ cloudInitStatus: "done", dockerVersion: "28.5.2" });
+      expect(log).toContainEqual(
+        expect.stringMatching(
+          /warning: cloud-init finished with recoverable errors \(exit 2\); continuing: .*extended_status: degraded done.*Failed to set locale en_US.UTF-8/,
+        ),
+      );
+    });
+
+    test("exit 1 (cloud-init failed): an error with cloud-init's output, and Docker is not asked", async () => {
+      remote.cloudInit(
+        1,
+        cloudInitLong("error", "error - done", [
+          "('package_update_upgrade_install', RuntimeError('Failed to install packages: docker.io'))",
+        ]),
+      );
+      const { result, error } = await gate(sshd, hostKey);
+      expect(result).toBeUndefined();
+      expect(error).toMatch(
+        new RegExp(
+          `^cloud-init failed on ssh://root@127\\.0\\.0\\.1:${sshd.port} \\(\`cloud-init status --wait --long\` exit 1\\): status: error / extended_status: error - done / .*Failed to install packages: docker\\.io`,
+        ),
+      );
+      expect(remote.calls("docker")).toEqual([]);
+    });
+
+    test("an argparse usage error (exit 2, no status line) is a failure, not 'done with recoverable errors'", async () => {
+      remote.unknownOptions("--long");
+      const { result, error } = await gate(sshd, hostKey);
+      expect(result).toBeUndefined();
+      expect(error).toMatch(/exit 2\): usage: cloud-init status .* unrecognized arguments: --long$/);
+    });
+
+    test("Docker not answering yet (daemon starting): asked again until it answers", async () => {
+      remote.dockerFailures(3);
+      const { result, log } = await gate(sshd, hostKey);
+      expect(result).toEqual({ cloudInitStatus: "done", dockerVersion: "28.5.2" });
+      expect(remote.calls("docker")).toHaveLength(4);
+      expect(log).toContainEqual(
+        expect.stringContaining("not ready yet (docker info exit 1: Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
+      );
+    });
+
+    test(`Docker never answering: an error after ${DOCKER_INFO_ATTEMPTS} attempts, not the whole timeout`, async () => {
+      remote.dockerFailures(1000);
+      const { result, error } = await gate(sshd, hostKey, { retryIntervalMs: 50 });
+      expect(result).toBeUndefined();
+      expect(error).toBe(
+        `Docker on ssh://root@127.0.0.1:${sshd.port} did not answer \`docker info\` after ${DOCKER_INFO_ATTEMPTS} attempts: docker info exit 1: ` +
+          "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      );
+      expect(remote.calls("docker")).toHaveLength(DOCKER_INFO_ATTEMPTS);
+    });
+
+    test("a host key other than the pinned one: fails at once with the offered key's fingerprint, nothing run", async () => {
+      const pinned = ed25519HostKey(randomBytes(32)).publicKey;
+      const { result, error, seconds } = await gate(sshd, pinned);
+      expect(result).toBeUndefined();
+      expect(error).toBe(
+        `ssh host key verification failed for ssh://root@127.0.0.1:${sshd.port}: the host offered the ED25519 key ${sshd.fingerprint("stack_host_key")}, ` +
+          `not the key pinned in dockerSshHostKey (ssh-ed25519 ${sshKeyFingerprint(pinned.split(" ")[1])}). Refusing to connect: this may be another ` +
+          `machine. If the host's key was changed on purpose, set dockerSshHostKey to its new public key (on the host: cat /etc/ssh/ssh_host_*_key.pub).`,
+      );
+      expect(seconds).toBeLessThan(5);
+      expect(remote.calls("cloud-init")).toEqual([]);
+    });
+  },
+);
+
+describeWith("the readiness gate while the server boots", [requirements.sshd(), requirements.sshKeygen()], () => {
+  const remote = new RemoteCommands(true);
+  const cleanups: (() => void)[] = [() => remote.remove()];
+  afterAll(() => cleanups.forEach((cleanup) => cleanup()));
+
+  function newServer(): { sshd: LoopbackSshd; hostKey: string } {
+    const sshd = new LoopbackSshd([]);
+    cleanups.push(() => sshd.stop());
+    return { sshd, hostKey: installStackHostKey(sshd, "stack_host_key") };
+  }
+
+  test("sshd starting only after 3 s: the gate waits (connection refused), then finds it ready", async () => {
+    const { sshd, hostKey } = newServer();
+    const starting = new Promise<void>((resolve) =>
+      setTimeout(() => void sshd.start("stack_host_key", [remote.sshdSetting()]).then(resolve), 3000),
+    );
+    const { result, log, seconds } = await gate(sshd, hostKey);
+    await starting;
+    expect(result).toEqual({ cloudInitStatus: "done", dockerVersion: "28.5.2" });
+    expect(seconds).toBeGreaterThanOrEqual(3);
+    expect(log).toContainEqual(
+      `ssh://root@127.0.0.1:${sshd.port}: not ready yet (ssh to ssh://root@127.0.0.1:${sshd.port} failed (exit 255): ` +
+        `ssh: connect to host 127.0.0.1 port ${sshd.port}: Connection refused); retrying every 0.25 s`,
+    );
+  });
+
+  test("the deploy user not created yet (Permission denied (publickey)): the gate waits until its key is authorized", async () => {
+    const { sshd, hostKey } = newServer();
+    const authorizedKeys = path.join(sshd.dir, "authorized_keys");
+    const clientKey = fs.readFileSync(authorizedKeys, "utf8");
+    fs.writeFileSync(authorizedKeys, "");
+    // Key authentication only, as on the VPS (lib/cloudInit.ts sshdSettings), so sshd answers exactly "Permission denied (publickey)".
+    await sshd.start("stack_host_key", [remote.sshdSetting(), "KbdInteractiveAuthentication no", "AuthenticationMethods publickey"]);
+    setTimeout(() => fs.writeFileSync(authorizedKeys, clientKey), 2000);
+    const { result, log, seconds } = await gate(sshd, hostKey);
+    expect(result).toEqual({ cloudInitStatus: "done", dockerVersion: "28.5.2" });
+    expect(seconds).toBeGreaterThanOrEqual(2);
+    expect(log).toContainEqual(
+      expect.stringMatching(/not ready yet \(ssh to .* failed \(exit 255\): .*Permission denied \(publickey\)\.\)/),
+    );
+  });
+
+  test("never reachable: one error after the timeout naming the host, the time waited and the last error", async () => {
+    const { sshd, hostKey } = newServer();
+    const { result, error, seconds } = await gate(sshd, hostKey, { timeoutMs: 2000 });
+    expect(result).toBeUndefined();
+    expect(error).toBe(
+      `ssh://root@127.0.0.1:${sshd.port} was not ready within 2 s (waiting for SSH with the pinned host key, cloud-init and Docker); ` +
+        `last error: ssh to ssh://root@127.0.0.1:${sshd.port} failed (exit 255): ssh: connect to host 127.0.0.1 port ${sshd.port}: Connection refused`,
+    );
+    expect(seconds).toBeGreaterThanOrEqual(2);
+    expect(seconds).toBeLessThan(4);
+  });
+
+  test("a port that accepts but never speaks SSH: ssh is stopped at the deadline, and the timeout says what hung", async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => silent.close());
+    const port = (silent.address() as net.AddressInfo).port;
+    const started = Date.now();
+    const error = await waitForDockerHost(
+      { dockerHost: `ssh://root@127.0.0.1:${port}`, sshHostKey: ed25519HostKey(randomBytes(32)).publicKey },
+      { timeoutMs: 2500, retryIntervalMs: 250 },
+    ).catch((e: Error) => e.message);
+    expect(error).toMatch(
+      new RegExp(
+        `^ssh://root@127\\.0\\.0\\.1:${port} was not ready within [23] s \\(waiting for SSH with the pinned host key, cloud-init and Docker\\); ` +
+          "last error: cloud-init status did not finish before the deadline$",
+      ),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describeWith(
+  "the readiness gate with the real docker CLI and engine",
+  [requirements.sshd(), requirements.sshKeygen(), requirements.docker()],
+  () => {
+    const remote = new RemoteCommands(false);
+    const sshd = new LoopbackSshd([]);
+    afterAll(() => {
+      sshd.stop();
+      remote.remove();
+    });
+
+    test("ready: the version is the engine's own", async () => {
+      const hostKey = installStackHostKey(sshd, "stack_host_key");
+      await sshd.start("stack_host_key", [remote.sshdSetting()]);
+      const engineVersion = execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" }).trim();
+      const { result, error } = await gate(sshd, hostKey);
+      expect({ result, error }).toEqual({ result: { cloudInitStatus: "done", dockerVersion: engineVersion }, error: undefined });
+      expect(engineVersion).toMatch(/^\d+\.\d+\.\d+/);
+      expect(remote.calls("cloud-init")).toEqual(["status --wait --long"]);
+    });
+  },
+);
