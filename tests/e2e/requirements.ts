@@ -13,6 +13,7 @@ export const toolchain = (): Requirement => ({
   hint: "run scripts/pulumi-toolchain.sh (builds pulumi and the providers from Go modules)",
 });
 
-export function describeE2E(title: string, body: () => void): void {
-  describeWith(title, [toolchain(), requirements.docker(), requirements.rootfs(), registryRequirement()], body);
+/** `extra`: what a file needs beyond the toolchain, the engine and the images (e.g. network namespaces, sshd). */
+export function describeE2E(title: string, body: () => void, extra: readonly Requirement[] = []): void {
+  describeWith(title, [toolchain(), requirements.docker(), requirements.rootfs(), registryRequirement(), ...extra], body);
 }
