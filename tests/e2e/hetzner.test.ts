@@ -47,8 +47,7 @@ class VpsStack {
   server: NetnsServer | undefined;
   /** The stand-in's base URL, once setUp() started it. */
   endpoint = "";
-  private readonly keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "ai-gateway-e2e-hetzner-"));
-  private readonly clientKeyFile = path.join(this.keyDir, "deploy_key");
+  private keyDir = "";
 
   constructor(
     readonly name: string,
@@ -70,7 +69,9 @@ class VpsStack {
   }
 
   async setUp(): Promise<void> {
-    fs.writeFileSync(this.clientKeyFile, this.client.privateKey, { mode: 0o600 });
+    this.keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "ai-gateway-e2e-hetzner-"));
+    const clientKeyFile = path.join(this.keyDir, "deploy_key");
+    fs.writeFileSync(clientKeyFile, this.client.privateKey, { mode: 0o600 });
     const endpoint = (this.endpoint = await this.api.start());
     await removeLeftovers(this.name, { volumes: true });
     await this.stack.init();
@@ -88,7 +89,7 @@ class VpsStack {
     // SSH only from this machine's end of the link, the address the deploy connects from.
     await this.stack.set("vpsSshAllowedCidrs[0]", `${this.link.hostAddress}/32`, { path: true });
     await this.stack.set("dockerSshOpts[0]", "-i", { path: true });
-    await this.stack.set("dockerSshOpts[1]", this.clientKeyFile, { path: true });
+    await this.stack.set("dockerSshOpts[1]", clientKeyFile, { path: true });
     await this.workspace.pulumi(["--stack", this.name, "config", "set", "--plaintext", "hcloud:endpoint", endpoint]);
     await this.workspace.pulumi(["--stack", this.name, "config", "set", "--secret", "hcloud:token", HCLOUD_TOKEN]);
   }
@@ -109,7 +110,9 @@ class VpsStack {
     this.server?.dispose();
     await this.api.stop();
     this.workspace.remove();
-    fs.rmSync(this.keyDir, { recursive: true, force: true });
+    if (this.keyDir) {
+      fs.rmSync(this.keyDir, { recursive: true, force: true });
+    }
   }
 }
 
