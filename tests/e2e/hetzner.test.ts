@@ -130,6 +130,22 @@ describeE2E(
     beforeAll(() => vps.setUp());
     afterAll(() => vps.tearDown());
 
+    test("a wrong hcloud:token: pulumi up fails with the API's 401 in the provider's words, and nothing is created", async () => {
+      const setToken = (token: string) => vps.workspace.pulumi(["--stack", STACK, "config", "set", "--secret", "hcloud:token", token]);
+      await setToken("w".repeat(64));
+      const result = await stack.up([], { allowFailure: true });
+      expect(result.result.code).not.toBe(0);
+      expect(result.result.stdout + result.result.stderr).toMatch(/unable to authenticate \(unauthorized/);
+      expect(api.requests.length).toBeGreaterThan(0);
+      expect(api.requests.every((r) => r.status === 401)).toBe(true);
+      for (const collection of [api.servers, api.firewalls, api.primaryIps, api.sshKeys, api.volumes]) {
+        expect(collection.size).toBe(0);
+      }
+      await setToken(HCLOUD_TOKEN);
+      // The next tests count requests from here.
+      api.requests.splice(0);
+    });
+
     test("pulumi up: SSH key, firewall, primary IP, volume, server and attachment at the API; the gateway deploys onto the server over ssh and is healthy", async () => {
       const started = performance.now();
       await stack.up();
