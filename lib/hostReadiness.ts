@@ -10,13 +10,17 @@
  *   refused", "Connection timed out", "No route to host" (retried);
  * - sshd accepts but closes or resets (it is being restarted, or has no host key yet): "Connection
  *   closed by", "Connection reset by", kex_exchange_identification (retried);
- * - sshd runs before cloud-init has created the deploy user and its authorized_keys: "Permission
- *   denied (publickey)" (retried). On Debian, cloud-init's network stage (users_groups, ssh) is
- *   ordered `Before=sshd.service` (VERIFIED in the cloud-init-network.service of Debian's cloud-init
- *   25.1.4 and 26.2), so this window should not occur there; Ubuntu 24.04 starts sshd from
- *   ssh.socket, which listens from early boot, independently of that ordering (INFERRED), so a
- *   connection can reach sshd before the user exists. A wrong client key looks the same, so it
- *   shows as a timeout whose last error is "Permission denied (publickey)".
+ * - sshd answering before cloud-init has created the deploy user and its authorized_keys:
+ *   "Permission denied (publickey)" (retried). On a normal first boot this window should not open:
+ *   cloud-init's network stage, which runs users_groups and ssh (the host key), is ordered
+ *   `Before=sysinit.target` and `Before=sshd.service` (VERIFIED in cloud-init-network.service of
+ *   Debian's cloud-init 25.1.4 and 26.2, rendered from upstream's template, which Ubuntu ships
+ *   too: INFERRED), and both a socket unit such as Ubuntu 24.04's ssh.socket and a service such as
+ *   ssh.service get `After=sysinit.target` from their default dependencies (VERIFIED in
+ *   systemd.socket(5) and systemd.service(5), systemd 252), so sshd neither listens nor runs before
+ *   that stage is done. It is retried anyway because nothing here can tell it from a later boot, an
+ *   image with another ordering or a slow user creation; a wrong client key looks the same, so it
+ *   ends as a timeout whose last error is "Permission denied (publickey)".
  * - a host key that is not the pinned one: never retried, since it may be another machine; the
  *   error names the offered key's fingerprint (sshFailure).
  *
