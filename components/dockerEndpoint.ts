@@ -7,13 +7,26 @@ import { DockerTlsMaterial, EndpointState } from "../lib/dockerExec";
  */
 export interface DockerEndpointArgs {
   /** unix:///path, tcp://host:port or ssh://user@host[:port]. Required. */
-  readonly dockerHost: string;
+  readonly dockerHost: pulumi.Input<string>;
   /** Extra ssh options (allow-listed) for an ssh:// host. Default none. */
   readonly dockerSshOpts?: readonly string[];
   /** The ssh:// host's pinned public key, `<type> <base64>`. Required for ssh://: without it the step refuses to connect. */
-  readonly dockerSshHostKey?: string;
+  readonly dockerSshHostKey?: pulumi.Input<string>;
   /** A tcp:// engine's TLS material (CA, client certificate and key). Required for a tcp:// host that is not loopback. */
   readonly dockerTls?: pulumi.Input<DockerTlsMaterial>;
+}
+
+/**
+ * A Docker host known only once it is deployed (the Vps component's server): its ssh:// endpoint
+ * and the host key to pin, resolved after the host is ready. Everything that depends on the host's
+ * address (the default publicUrl, nginx's server names, Open WebUI's origins, the admin tunnel)
+ * follows it.
+ */
+export interface DeployedDockerHost {
+  /** `ssh://user@address[:port]`. */
+  readonly dockerHost: pulumi.Input<string>;
+  /** The host's public key, `<type> <base64>`: the only key ssh accepts for it. */
+  readonly sshHostKey: pulumi.Input<string>;
 }
 
 /** The endpoint as a dynamic resource's inputs; the TLS material is a secret there and in state. */

@@ -31,9 +31,9 @@ export interface NginxArgs {
    * the public listeners answer. Required with proxy.tls; default: the listeners answer only the
    * names lib/hostNames.ts derives from the bind addresses.
    */
-  readonly publicUrl?: string;
+  readonly publicUrl?: pulumi.Input<string>;
   /** The Docker endpoint; a remote host's name is one a listener on 0.0.0.0 answers. Default the local socket. */
-  readonly dockerHost?: string;
+  readonly dockerHost?: pulumi.Input<string>;
   /** PEM certificate chain and key; uploaded into the container as secrets. Required with proxy.tls. */
   readonly tlsCertificate?: pulumi.Input<string>;
   readonly tlsKey?: pulumi.Input<string>;
@@ -82,18 +82,17 @@ export function nginxConfigInput(
 /** The gateway's only public door, and the only container that publishes host ports. */
 export class Nginx extends pulumi.ComponentResource {
   public readonly container: docker.Container;
-  /** The generated nginx.conf. */
-  public readonly config: string;
+  /** The generated nginx.conf (known once the host's address is, for a host deployed by the stack). */
+  public readonly config: pulumi.Output<string>;
 
   constructor(name: string, args: NginxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Nginx", name, {}, opts);
     const proxy = args.proxy ?? NO_PROXY_SETTINGS;
-    this.config = renderNginxConf(
-      nginxConfigInput(args.profile, proxy, args.publicUrl, {
-        bindAddress: args.bindAddress,
-        dockerHost: args.dockerHost ?? LOCAL_PLACEMENT.dockerHost,
-      }),
-    );
+    this.config = pulumi
+      .all([args.publicUrl, args.dockerHost ?? LOCAL_PLACEMENT.dockerHost])
+      .apply(([publicUrl, dockerHost]) =>
+        renderNginxConf(nginxConfigInput(args.profile, proxy, publicUrl, { bindAddress: args.bindAddress, dockerHost })),
+      );
 
     const uploads: ServiceFile[] = [{ file: NGINX_CONFIG_FILE, content: this.config, permissions: "0644" }];
     const ports: docker.types.input.ContainerPort[] = [

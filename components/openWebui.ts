@@ -20,9 +20,9 @@ export interface OpenWebuiArgs extends DockerEndpointArgs {
   /** Memory limit. Required. */
   readonly profile: ResourceProfile;
   /** Public origin (WEBUI_URL). Required. */
-  readonly publicUrl: string;
+  readonly publicUrl: pulumi.Input<string>;
   /** Origins whose browsers may open the websocket (CORS_ALLOW_ORIGIN). Default: publicUrl only. */
-  readonly allowedOrigins?: readonly string[];
+  readonly allowedOrigins?: pulumi.Input<readonly string[]>;
   /** LiteLLM virtual key Open WebUI calls LiteLLM with; never the master key. Required. */
   readonly apiKey: pulumi.Input<string>;
   /** WEBUI_SECRET_KEY, stable across container replacements; uploaded as the image's key file. Required. */
@@ -54,10 +54,12 @@ export class OpenWebui extends pulumi.ComponentResource {
 
     this.dataVolume = dataVolume(`${name}-data`, `${args.namePrefix}-open-webui-data`, args.ephemeral ?? false, this);
 
-    const envs = pulumi.all([args.apiKey, args.adminPassword]).apply(([apiKey, adminPassword]) =>
+    const publicUrl = pulumi.output(args.publicUrl);
+    const allowedOrigins = args.allowedOrigins !== undefined ? pulumi.output(args.allowedOrigins) : publicUrl.apply((url) => [url]);
+    const envs = pulumi.all([args.apiKey, args.adminPassword, publicUrl, allowedOrigins]).apply(([apiKey, adminPassword, url, origins]) =>
       openWebuiEnv({
-        publicUrl: args.publicUrl,
-        allowedOrigins: args.allowedOrigins ?? [args.publicUrl],
+        publicUrl: url,
+        allowedOrigins: origins,
         apiKey,
         adminEmail: args.adminEmail,
         adminPassword,
@@ -97,7 +99,7 @@ export class OpenWebui extends pulumi.ComponentResource {
         dockerTls: args.dockerTls,
         container: containerName,
         adminEmail: args.adminEmail,
-        settings: pulumi.output(args.apiKey).apply((apiKey) => openWebuiDeclaredSettings({ publicUrl: args.publicUrl, apiKey })),
+        settings: pulumi.all([args.apiKey, publicUrl]).apply(([apiKey, url]) => openWebuiDeclaredSettings({ publicUrl: url, apiKey })),
         script: runtimeFile("open_webui_config.py"),
       },
       // Created once the container is healthy (serviceContainer waits for its healthcheck).

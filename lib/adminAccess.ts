@@ -21,17 +21,33 @@ export function adminUiAccess(settings: GatewaySettings): string {
   }
   const docker = parseDockerHost(settings.dockerHost);
   if (docker?.kind === "ssh") {
-    const port = docker.port ? ["-p", docker.port] : [];
-    // The host key the stack pins, so the tunnel trusts only it (not ~/.ssh/known_hosts), then the
-    // same ssh options the Docker provider uses (e.g. -i <key>); all quoted for a POSIX shell.
-    // BatchMode is left out: a person may have to type a key's passphrase.
-    const pinned = settings.dockerSshHostKey ? pinnedSshOptions(settings.dockerSshHostKey) : [];
-    const interactive = pinned.filter((o, i) => o !== "BatchMode=yes" && pinned[i + 1] !== "BatchMode=yes");
-    const words = ["-N", "-L", `${settings.adminPort}:127.0.0.1:${settings.adminPort}`, ...port, ...interactive, ...settings.dockerSshOpts];
-    return `ssh ${words.map(shellQuote).join(" ")} ${docker.user}@${docker.host}  # then open ${url}`;
+    const tunnel = ["-N", "-L", `${settings.adminPort}:127.0.0.1:${settings.adminPort}`];
+    return `${sshCommandLine(settings.dockerHost, settings.dockerSshHostKey, settings.dockerSshOpts, tunnel)}  # then open ${url}`;
   }
   if (docker?.kind === "tcp") {
     return `on the Docker host, open ${url} (or tunnel to its port ${settings.adminPort} on 127.0.0.1)`;
   }
   return `open ${url}`;
+}
+
+/**
+ * The ssh command a person runs to reach an ssh:// Docker host: `words` first (e.g. a tunnel), then
+ * the port, the host key the stack pins (so ssh trusts only it, not ~/.ssh/known_hosts), then the
+ * same ssh options the Docker provider uses (e.g. -i <key>); all quoted for a POSIX shell.
+ * BatchMode is left out: a person may have to type a key's passphrase.
+ */
+export function sshCommandLine(
+  dockerHost: string,
+  hostKey: string | undefined,
+  sshOpts: readonly string[],
+  words: readonly string[] = [],
+): string {
+  const docker = parseDockerHost(dockerHost);
+  if (docker?.kind !== "ssh") {
+    throw new Error(`not an ssh:// Docker host: ${dockerHost}`);
+  }
+  const port = docker.port ? ["-p", docker.port] : [];
+  const pinned = hostKey ? pinnedSshOptions(hostKey) : [];
+  const interactive = pinned.filter((o, i) => o !== "BatchMode=yes" && pinned[i + 1] !== "BatchMode=yes");
+  return `ssh ${[...words, ...port, ...interactive, ...sshOpts].map(shellQuote).join(" ")} ${docker.user}@${docker.host}`;
 }

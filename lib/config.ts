@@ -5,9 +5,10 @@ import { parseTlsMaterial } from "./proxySettings";
 import { SettingsInput } from "./settings";
 import * as validate from "./validation";
 import { suppliedKeyValues } from "./virtualKeys";
+import { checkHcloudToken, VpsSettingsInput } from "./vpsSettings";
 
-/** What the stack's config can say: the plain settings plus the two secrets. */
-export interface GatewayArgsFromConfig extends SettingsInput {
+/** What the stack's config can say: the plain settings (the VPS's too) plus the secrets. */
+export interface GatewayArgsFromConfig extends SettingsInput, VpsSettingsInput {
   readonly masterKey?: pulumi.Output<string>;
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Output<string>>>;
   readonly apiKeyValues?: Readonly<Record<string, pulumi.Output<string>>>;
@@ -70,6 +71,19 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   masterKey: { kind: "string", secret: true },
   providerApiKeys: { kind: "json", secret: true },
   apiKeyValues: { kind: "json", secret: true },
+  vps: { kind: "boolean" },
+  vpsServerType: { kind: "string" },
+  vpsLocation: { kind: "string" },
+  vpsImage: { kind: "string" },
+  vpsSshPublicKeys: { kind: "json" },
+  vpsSshKeyName: { kind: "string" },
+  vpsSshAllowedCidrs: { kind: "json" },
+  vpsSshFromAnywhere: { kind: "boolean" },
+  vpsPublicAllowedCidrs: { kind: "json" },
+  vpsVolumeSizeGb: { kind: "integer" },
+  vpsBackups: { kind: "boolean" },
+  vpsDeployUser: { kind: "string" },
+  vpsProtection: { kind: "boolean" },
 };
 
 function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {
@@ -114,9 +128,14 @@ function secretMap(key: string, raw: unknown, what: string): Record<string, pulu
 /**
  * Turns the stack's raw config (strings, as Pulumi stores them) into Gateway arguments. Unknown
  * keys are refused, so a typo such as `ai-gateway:profle` fails instead of silently using a
- * default. Secrets come back wrapped as Pulumi secrets.
+ * default. Secrets come back wrapped as Pulumi secrets. `environment` is where the hcloud provider
+ * also finds its token (HCLOUD_TOKEN).
  */
-export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<string, string>>): GatewayArgsFromConfig {
+export function argsFromConfig(
+  namespace: string,
+  rawConfig: Readonly<Record<string, string>>,
+  environment: Readonly<Record<string, string | undefined>> = {},
+): GatewayArgsFromConfig {
   const prefix = `${namespace}:`;
   const values: Record<string, unknown> = {};
   for (const [fullKey, raw] of Object.entries(rawConfig)) {
@@ -152,6 +171,10 @@ export function argsFromConfig(namespace: string, rawConfig: Readonly<Record<str
   parseTlsMaterial(typeof plain.domain === "string" ? validate.hostName("domain", plain.domain) : undefined, tlsCertificate, tlsKey);
   // Likewise the Docker engine's TLS material; the Gateway checks it against dockerHost.
   parseDockerTlsMaterial({ ca: dockerTlsCa, cert: dockerTlsCert, key: dockerTlsKey });
+  // The hcloud provider's own setting, read where the provider reads it (config or environment).
+  if (plain.vps === true) {
+    checkHcloudToken(rawConfig["hcloud:token"], Boolean(environment.HCLOUD_TOKEN));
+  }
   if (rawKeyValues !== undefined) {
     // Values are checked here, while they are still plain; the Gateway checks the names.
     suppliedKeyValues("apiKeyValues", rawKeyValues);

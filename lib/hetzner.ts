@@ -249,6 +249,14 @@ export function listTypes(types: readonly ServerType[], location: string, limit 
   return types.length > limit ? `${shownTypes.join(", ")} and ${types.length - limit} larger` : shownTypes.join(", ");
 }
 
+/** Throws SettingError unless the location is one of LOCATIONS; returns it. */
+export function checkLocation(key: string, location: unknown): string {
+  if (typeof location === "string" && LOCATIONS.includes(location)) {
+    return location;
+  }
+  throw new SettingError(key, shown(location), `must be one of ${LOCATIONS.map((name) => `${name} (${LOCATION_NAMES[name]})`).join(", ")}`);
+}
+
 /**
  * Checks that a type exists and is sold in a location, and returns it. Throws a SettingError
  * (key vpsServerType or vpsLocation) naming the alternatives: for an unknown location, the six
@@ -258,13 +266,7 @@ export function listTypes(types: readonly ServerType[], location: string, limit 
  * is capacity.ts's check, not this one's.
  */
 export function checkServerType(serverType: string, location: string, fits: (type: ServerType) => boolean): ServerType {
-  if (!LOCATIONS.includes(location)) {
-    throw new SettingError(
-      "vpsLocation",
-      shown(location),
-      `must be one of ${LOCATIONS.map((name) => `${name} (${LOCATION_NAMES[name]})`).join(", ")}`,
-    );
-  }
+  checkLocation("vpsLocation", location);
   const fitting = `types sold in ${location} that fit: ${listTypes(typesSoldIn(location).filter(fits), location)}`;
   const type = SERVER_TYPES[serverType];
   if (type === undefined) {

@@ -483,6 +483,14 @@ export function positiveInteger(key: string, value: unknown, unit: string, max: 
   throw new SettingError(key, shown(value), `must be a positive whole number of ${unit}, at most ${max}`);
 }
 
+/** A whole number from `min` to `max`, e.g. a size; `unit` says what it counts. */
+export function integerBetween(key: string, value: unknown, unit: string, min: number, max: number): number {
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) {
+    return value;
+  }
+  throw new SettingError(key, shown(value), `must be a whole number of ${unit} from ${min} to ${max}`);
+}
+
 /** How messages about a PEM setting name what belongs there (nginx's certificate, or the Docker engine's TLS). */
 export interface PemNames {
   /** What the certificate setting holds, e.g. "a PEM certificate chain". */

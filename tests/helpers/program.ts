@@ -4,6 +4,7 @@
  * dependencies, resource options, and the inputs both deserialized and as serialized on the wire
  * (where Pulumi secrets are still marked).
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as inspector from "inspector";
 import * as path from "path";
@@ -96,10 +97,32 @@ export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
+/** The id a mocked hcloud resource gets: a stable small number, as Hetzner's ids are numbers (the program converts them with Number()). */
+export function numericId(name: string): string {
+  return String(parseInt(createHash("sha256").update(name).digest("hex").slice(0, 7), 16));
+}
+
+/** The address the mocked primary IPv4 gets (TEST-NET-3, RFC 5737). */
+export const MOCK_VPS_IPV4 = "203.0.113.80";
+
 /** Deterministic fake ids and computed outputs, so two runs produce identical graphs. */
 function mockState(type: string, name: string, inputs: any): { id: string; state: Record<string, any> } {
   const state: Record<string, any> = { ...inputs };
+  if (type.startsWith("hcloud:")) {
+    const id = numericId(name);
+    if (type === "hcloud:index/primaryIp:PrimaryIp") {
+      state.ipAddress = MOCK_VPS_IPV4;
+    }
+    if (type === "hcloud:index/volume:Volume") {
+      // Hetzner's device path for a volume (docs.hetzner.com/cloud/volumes/overview).
+      state.linuxDevice = `/dev/disk/by-id/scsi-0HC_Volume_${id}`;
+    }
+    return { id, state };
+  }
   switch (type) {
+    case "random:index/randomBytes:RandomBytes":
+      state.base64 = createHash("sha256").update(name).digest().subarray(0, inputs.length).toString("base64");
+      break;
     case "random:index/randomPassword:RandomPassword":
       state.result = `${name.replace(/[^A-Za-z0-9]/g, "")}x${"a".repeat(inputs.length)}`.slice(0, inputs.length);
       break;
@@ -109,6 +132,19 @@ function mockState(type: string, name: string, inputs: any): { id: string; state
       break;
   }
   return { id: `${name}-id`, state };
+}
+
+/** The SSH key an existing-key lookup finds (hcloud.getSshKey). */
+export const MOCK_HCLOUD_SSH_KEY = {
+  id: 4711,
+  publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKwBdQ/OsOFXfIxYbIEYGhs0oQThplH0vTxWL7H2fipr existing@hetzner",
+};
+
+function mockCall(token: string, inputs: any): Record<string, any> {
+  if (token === "hcloud:index/getSshKey:getSshKey") {
+    return { ...inputs, ...MOCK_HCLOUD_SSH_KEY };
+  }
+  return inputs;
 }
 
 /**
@@ -130,7 +166,7 @@ export async function runProgram(options: {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => mockState(args.type, args.name, args.inputs),
-      call: (args) => args.inputs,
+      call: (args) => mockCall(args.token, args.inputs),
     },
     PROJECT,
     stack,

@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { runProgram, stackConfig } from "../helpers/program";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
+import { HCLOUD_TOKEN } from "../fixtures/hcloudToken";
+import { MOCK_HCLOUD_SSH_KEY } from "../helpers/program";
 
 const SECRET_MASTER_KEY_NO_PREFIX = "zq9ZQ3vR8pL2mN7xK4wB6yT1uH5jD0cF9aS";
 
@@ -20,6 +22,13 @@ const DOCKER_CA = selfSignedCertificate(["docker-ca.example.com"]);
 const DOCKER_CLIENT = selfSignedCertificate(["client"]);
 const DOCKER_TLS = { dockerTlsCa: DOCKER_CA.cert, dockerTlsCert: DOCKER_CLIENT.cert, dockerTlsKey: DOCKER_CLIENT.key };
 const OVER_TLS = { dockerHost: "tcp://203.0.113.5:2376", ...DOCKER_TLS };
+// A Hetzner server: the settings it needs, each row then breaking one.
+const VPS_ON = {
+  vps: "true",
+  vpsSshPublicKeys: JSON.stringify([MOCK_HCLOUD_SSH_KEY.publicKey]),
+  vpsSshAllowedCidrs: '["198.51.100.7/32"]',
+  "hcloud:token": HCLOUD_TOKEN,
+};
 
 type Row = [description: string, overrides: Record<string, string>, expected: RegExp];
 
@@ -507,6 +516,79 @@ const rows: Row[] = [
     /continueModels\[1\] = "x'; touch pwned2; echo '": must be 1-128 letters, digits/,
   ],
   ["Anthropic tier out of range", { continueAnthropicTier: "5" }, /continueAnthropicTier = 5: must be 1, 2, 3 or 4/],
+  [
+    "VPS without an hcloud token",
+    { ...VPS_ON, "hcloud:token": undefined as unknown as string },
+    /hcloud:token = \(not set\): is required with vps: true: a Hetzner Cloud API token/,
+  ],
+  [
+    "hcloud token of the wrong length",
+    { ...VPS_ON, "hcloud:token": "abc123" },
+    /hcloud:token = \[secret\]: must be a Hetzner Cloud API token: 64 letters and digits \(it has 6 characters\)/,
+  ],
+  [
+    "unknown server type",
+    { ...VPS_ON, vpsServerType: "cx99" },
+    /vpsServerType = "cx99": is not a Hetzner server type that can be ordered; types sold in fsn1 that fit: cpx32 \(8 GB/,
+  ],
+  ["unknown location", { ...VPS_ON, vpsLocation: "fra1" }, /vpsLocation = "fra1": must be one of fsn1 \(Falkenstein/],
+  [
+    "server type not sold in the location",
+    { ...VPS_ON, vpsLocation: "ash", vpsServerType: "cpx32" },
+    /vpsServerType = "cpx32": is not sold in ash; it is sold in .*; types sold in ash that fit: /,
+  ],
+  [
+    "server type too small for the profile",
+    { ...VPS_ON, vpsServerType: "cpx22" },
+    /vpsServerType = "cpx22": profile medium needs 5.2 GB \(.*\); server type cpx22 has \d+ MB usable; types that fit in fsn1: cpx32/,
+  ],
+  [
+    "image the user data is not written for",
+    { ...VPS_ON, vpsImage: "fedora-42" },
+    /vpsImage = "fedora-42": must be one of ubuntu-24.04, debian-13/,
+  ],
+  [
+    "malformed SSH allow-list network",
+    { ...VPS_ON, vpsSshAllowedCidrs: '["198.51.100.7/33"]' },
+    /vpsSshAllowedCidrs\[0\] = "198.51.100.7\/33": must be an IPv4 or IPv6 network in CIDR notation/,
+  ],
+  [
+    "empty SSH allow-list",
+    { ...VPS_ON, vpsSshAllowedCidrs: "[]" },
+    /vpsSshAllowedCidrs = \[\]: must list the networks SSH is allowed from, e.g. \["203.0.113.7\/32"\]; to allow the whole internet, set vpsSshFromAnywhere: true/,
+  ],
+  [
+    "SSH from the whole internet without saying so",
+    { ...VPS_ON, vpsSshAllowedCidrs: '["0.0.0.0/0"]' },
+    /vpsSshAllowedCidrs = \["0.0.0.0\/0"\]: 0.0.0.0\/0 opens SSH to the whole internet/,
+  ],
+  [
+    "malformed public-port network",
+    { ...VPS_ON, vpsPublicAllowedCidrs: '["everyone"]' },
+    /vpsPublicAllowedCidrs\[0\] = "everyone": must be an IPv4 or IPv6 network/,
+  ],
+  [
+    "malformed SSH public key",
+    { ...VPS_ON, vpsSshPublicKeys: '["ssh-ed25519 AAAAnotakey me@laptop"]' },
+    /vpsSshPublicKeys\[0\] = "ssh-ed25519 AAAAnotakey me@laptop": .*an OpenSSH public key line/,
+  ],
+  [
+    "no SSH public key",
+    { ...VPS_ON, vpsSshPublicKeys: "[]" },
+    /vpsSshPublicKeys = \[\]: must be a non-empty list of OpenSSH public key lines/,
+  ],
+  [
+    "volume below Hetzner's minimum",
+    { ...VPS_ON, vpsVolumeSizeGb: "5" },
+    /vpsVolumeSizeGb = 5: must be a whole number of GB from 10 to 10240/,
+  ],
+  ["deploy user root", { ...VPS_ON, vpsDeployUser: "root" }, /vpsDeployUser = "root": /],
+  [
+    "a Docker host next to the VPS",
+    { ...VPS_ON, dockerHost: "ssh://deploy@gw.example.com" },
+    /dockerHost = "ssh:\/\/deploy@gw.example.com": must be unset with vps: true: the provisioned server is the Docker host/,
+  ],
+  ["a VPS setting without vps", { vpsServerType: "cpx32" }, /vpsServerType = "cpx32": only applies with vps: true/],
 ];
 
 describe("bad config is refused before anything is registered", () => {
@@ -517,7 +599,13 @@ describe("bad config is refused before anything is registered", () => {
   test.each(rows)("%s", async (_description, overrides, expected) => {
     const config = { ...stackConfig("medium") };
     for (const [key, value] of Object.entries(overrides)) {
-      config[`ai-gateway:${key}`] = value;
+      // Provider settings (hcloud:token) keep their namespace; undefined leaves a setting unset.
+      const fullKey = key.includes(":") ? key : `ai-gateway:${key}`;
+      if (value === undefined) {
+        delete config[fullKey];
+      } else {
+        config[fullKey] = value;
+      }
     }
     const run = await runProgram({ stack: "medium", config });
     expect(run.error).toBeDefined();

@@ -11,10 +11,7 @@ const declared: Record<string, any> = parse(fs.readFileSync(path.join(ROOT, "Pul
 const codeDefaults: Record<string, unknown> = {
   profile: DEFAULTS.profile,
   budget: DEFAULTS.budget,
-  httpPort: DEFAULTS.httpPort,
-  bindAddress: DEFAULTS.bindAddress,
   adminPort: DEFAULTS.adminPort,
-  dockerHost: DEFAULTS.dockerHost,
   dockerSshOpts: DEFAULTS.dockerSshOpts,
   litellmImage: DEFAULTS.images.litellm,
   openWebuiImage: DEFAULTS.images.openWebui,
@@ -46,7 +43,7 @@ test("every declared key has a default: the CLI refuses to run a stack that lack
   }
 });
 
-test("the only undeclared settings are objects (which Pulumi.yaml cannot type) and optional ones without a default", () => {
+test("the only undeclared settings are objects (which Pulumi.yaml cannot type), optional ones without a default, and those whose default depends on another setting", () => {
   expect(
     Object.keys(SETTINGS)
       .filter((k) => !(k in declared))
@@ -55,19 +52,35 @@ test("the only undeclared settings are objects (which Pulumi.yaml cannot type) a
     "apiKeyValues",
     "apiKeys",
     "apiRateLimitPerMinute",
+    "bindAddress",
     "continueKey",
+    "dockerHost",
     "dockerHostMemoryMb",
     "dockerSshHostKey",
     "dockerTlsCa",
     "dockerTlsCert",
     "dockerTlsKey",
     "domain",
+    "httpPort",
     "masterKey",
     "models",
     "providerApiKeys",
     "publicUrl",
     "tlsCertificate",
     "tlsKey",
+    "vps",
+    "vpsBackups",
+    "vpsDeployUser",
+    "vpsImage",
+    "vpsLocation",
+    "vpsProtection",
+    "vpsPublicAllowedCidrs",
+    "vpsServerType",
+    "vpsSshAllowedCidrs",
+    "vpsSshFromAnywhere",
+    "vpsSshKeyName",
+    "vpsSshPublicKeys",
+    "vpsVolumeSizeGb",
   ]);
 });
 

@@ -4,6 +4,8 @@ import * as path from "path";
 import { SETTINGS } from "../../lib/config";
 import { PROFILES, ProfileName, totalMemoryMb } from "../../profiles";
 import { ROOT } from "../helpers/program";
+import { DEFAULT_SERVER_TYPE, monthlyPriceEur, SERVER_TYPES } from "../../lib/hetzner";
+import { requiredHostMemoryMb } from "../../lib/capacity";
 
 const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 
@@ -50,4 +52,19 @@ test("the README's two commands are the ones CI and the deploy use", () => {
   expect(readme).toContain("bash scripts/test-all.sh");
   expect(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8")).toContain("bash scripts/test-all.sh");
   expect(readme).toContain("pulumi up --stack medium");
+});
+
+test("the Hetzner cost table shows each profile's default server type, what it needs and its list price", () => {
+  const rows = tableRows("On a Hetzner server");
+  expect(rows.map((r) => r[0])).toEqual(["small", "medium", "large"]);
+  for (const row of rows) {
+    const profile = row[0] as ProfileName;
+    const type = SERVER_TYPES[DEFAULT_SERVER_TYPE[profile]];
+    expect(row.slice(1)).toEqual([
+      type.name,
+      `${type.cores} / ${type.memoryMb / 1024} GB`,
+      `${requiredHostMemoryMb(PROFILES[profile])} MB`,
+      monthlyPriceEur(type, "fsn1").toFixed(2),
+    ]);
+  }
 });
