@@ -342,6 +342,18 @@ describeWith("the readiness gate while the server boots", [requirements.sshd(), 
     );
   });
 
+  test("a client key the server never accepts: an error after the grace period, naming what ssh must offer, not the whole timeout", async () => {
+    const { sshd, hostKey } = newServer();
+    fs.writeFileSync(path.join(sshd.dir, "authorized_keys"), "");
+    await sshd.start("stack_host_key", [remote.sshdSetting(), "KbdInteractiveAuthentication no", "AuthenticationMethods publickey"]);
+    const { result, error, seconds } = await gate(sshd, hostKey, { permissionDeniedGraceMs: 1500, timeoutMs: 60000 });
+    expect(result).toBeUndefined();
+    expect(error).toMatch(
+      /Permission denied \(publickey\)\.?: the server has refused the client key for [12] s; ssh must offer the private half of a key in vpsSshPublicKeys/,
+    );
+    expect(seconds).toBeLessThan(10);
+  });
+
   test("never reachable: one error after the timeout naming the host, the time waited and the last error", async () => {
     const { sshd, hostKey } = newServer();
     const { result, error, seconds } = await gate(sshd, hostKey, { timeoutMs: 2000 });
