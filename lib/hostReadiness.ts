@@ -10,13 +10,17 @@
  *   refused", "Connection timed out", "No route to host" (retried);
  * - sshd accepts but closes or resets (it is being restarted, or has no host key yet): "Connection
  *   closed by", "Connection reset by", kex_exchange_identification (retried);
- * - sshd runs before cloud-init has created the deploy user and its authorized_keys: "Permission
- *   denied (publickey)" (retried). On Debian, cloud-init's network stage (users_groups, ssh) is
- *   ordered `Before=sshd.service` (VERIFIED in the cloud-init-network.service of Debian's cloud-init
- *   25.1.4 and 26.2), so this window should not occur there; Ubuntu 24.04 starts sshd from
- *   ssh.socket, which listens from early boot, independently of that ordering (INFERRED), so a
- *   connection can reach sshd before the user exists. A wrong client key looks the same, so it
- *   shows as a timeout whose last error is "Permission denied (publickey)".
+ * - sshd answering before cloud-init has created the deploy user and its authorized_keys:
+ *   "Permission denied (publickey)" (retried). On a normal first boot this window should not open:
+ *   cloud-init's network stage, which runs users_groups and ssh (the host key), is ordered
+ *   `Before=sysinit.target` and `Before=sshd.service` (VERIFIED in cloud-init-network.service of
+ *   Debian's cloud-init 25.1.4 and 26.2, rendered from upstream's template, which Ubuntu ships
+ *   too: INFERRED), and both a socket unit such as Ubuntu 24.04's ssh.socket and a service such as
+ *   ssh.service get `After=sysinit.target` from their default dependencies (VERIFIED in
+ *   systemd.socket(5) and systemd.service(5), systemd 252), so sshd neither listens nor runs before
+ *   that stage is done. It is retried anyway, for PERMISSION_DENIED_GRACE_MS only: nothing here can
+ *   tell it from an image with another ordering or a slow user creation, but a wrong client key
+ *   looks the same, and should not cost 15 minutes.
  * - a host key that is not the pinned one: never retried, since it may be another machine; the
  *   error names the offered key's fingerprint (sshFailure).
  *
@@ -43,6 +47,8 @@ export interface ReadinessOptions {
   readonly retryIntervalMs?: number;
   /** Progress lines (the dynamic provider logs them) */
   readonly log?: (message: string) => void;
+  /** How long a refused client key is retried (default PERMISSION_DENIED_GRACE_MS, 2 min) */
+  readonly permissionDeniedGraceMs?: number;
 }
 
 /** What the server reported once ready. */
@@ -86,6 +92,13 @@ const GATE_SSH_OPTIONS = ["-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=
  */
 const CLOUD_INIT_STATUS = ["cloud-init", "status", "--wait", "--long"];
 const DOCKER_VERSION = ["docker", "info", "--format", "'{{.ServerVersion}}'"];
+
+/**
+ * How long "Permission denied (publickey)" is retried after sshd first answers so: long enough for
+ * a deploy user still being created, short enough that a wrong client key fails within minutes.
+ */
+export const PERMISSION_DENIED_GRACE_MS = 2 * 60 * 1000;
+const PERMISSION_DENIED = /Permission denied \(publickey/;
 
 /** The remote shell's status for a command it cannot find (POSIX). */
 const COMMAND_NOT_FOUND = 127;
@@ -160,6 +173,8 @@ export async function waitForDockerHost(target: ReadinessTarget, options: Readin
   const started = Date.now();
   const deadline = started + timeoutMs;
   let lastError = "none (no attempt finished)";
+  const permissionDeniedGraceMs = options.permissionDeniedGraceMs ?? PERMISSION_DENIED_GRACE_MS;
+  let firstDenied: number | undefined;
   let lastLogged = "";
 
   const timedOut = (): Error =>
@@ -197,6 +212,15 @@ export async function waitForDockerHost(target: ReadinessTarget, options: Readin
     }
     if (!NOT_REACHABLE_YET.test(run.stderr)) {
       throw new Error(`${failure} (not a failure a booting server gives, so not retried)`);
+    }
+    if (PERMISSION_DENIED.test(run.stderr)) {
+      firstDenied ??= Date.now();
+      if (Date.now() - firstDenied >= permissionDeniedGraceMs) {
+        throw new Error(
+          `${failure}: the server has refused the client key for ${Math.round((Date.now() - firstDenied) / 1000)} s; ` +
+            `ssh must offer the private half of a key in vpsSshPublicKeys (dockerSshOpts: ["-i", "<its file>"], or your ssh agent)`,
+        );
+      }
     }
     waiting(failure);
     return undefined;

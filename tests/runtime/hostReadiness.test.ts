@@ -4,7 +4,7 @@
  * SetEnv) that puts stand-ins of `cloud-init` and `docker` first (tests/helpers/remoteCommands.ts
  * says what they stand in for). One test uses the real docker CLI and the real engine instead.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -12,7 +12,9 @@ import * as path from "path";
 import { sshKeyFingerprint } from "../../lib/dockerHost";
 import { DOCKER_INFO_ATTEMPTS, HostReadiness, ReadinessOptions, waitForDockerHost } from "../../lib/hostReadiness";
 import { ed25519HostKey } from "../../lib/sshHostKeyPair";
+import * as pulumi from "@pulumi/pulumi";
 import { LoopbackSshd } from "../helpers/loopbackSshd";
+import { ROOT } from "../helpers/program";
 import { cloudInitLong, RemoteCommands } from "../helpers/remoteCommands";
 import { describeWith, requirements } from "../helpers/requirements";
 
@@ -144,6 +146,43 @@ describeWith(
   },
 );
 
+describeWith("the readiness gate as the Pulumi engine runs it", [requirements.sshd(), requirements.sshKeygen()], () => {
+  const remote = new RemoteCommands(true);
+  const sshd = new LoopbackSshd([]);
+  afterAll(() => {
+    sshd.stop();
+    remote.remove();
+  });
+
+  test("serialized by value (the gate's dynamic provider captures it) and run in a fresh node, it still works and fails as before", async () => {
+    const hostKey = installStackHostKey(sshd, "stack_host_key");
+    await sshd.start("stack_host_key", [remote.sshdSetting()]);
+    const serialized = await pulumi.runtime.serializeFunction(() => waitForDockerHost);
+    const dir = fs.mkdtempSync(path.join(ROOT, ".cache", "serialized-"));
+    try {
+      fs.writeFileSync(path.join(dir, "gate.js"), serialized.text);
+      const run = (pinned: string) => {
+        const target = { dockerHost: `ssh://root@127.0.0.1:${sshd.port}`, sshHostKey: pinned, sshOpts: ["-i", sshd.keyFile("client_key")] };
+        const runner = `
+          require("./gate.js").${serialized.exportName}()(${JSON.stringify(target)}, { timeoutMs: 30000, retryIntervalMs: 250 })
+            .then((ready) => console.log(JSON.stringify(ready)), (e) => console.log("error: " + e.message));`;
+        return spawnSync(process.execPath, ["-e", runner], { cwd: dir, encoding: "utf8", timeout: 60000 });
+      };
+      const ready = run(hostKey);
+      expect({ stdout: ready.stdout.trim(), stderr: ready.stderr }).toEqual({
+        stdout: JSON.stringify({ cloudInitStatus: "done", dockerVersion: "28.5.2" }),
+        stderr: "",
+      });
+      const refused = run(ed25519HostKey(randomBytes(32)).publicKey);
+      expect(refused.stdout).toMatch(
+        /^error: ssh host key verification failed for ssh:\/\/root@127\.0\.0\.1:\d+: the host offered the ED25519 key /,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describeWith("the readiness gate while the server boots", [requirements.sshd(), requirements.sshKeygen()], () => {
   const remote = new RemoteCommands(true);
   const cleanups: (() => void)[] = [() => remote.remove()];
@@ -184,6 +223,18 @@ describeWith("the readiness gate while the server boots", [requirements.sshd(), 
     expect(log).toContainEqual(
       expect.stringMatching(/not ready yet \(ssh to .* failed \(exit 255\): .*Permission denied \(publickey\)\.\)/),
     );
+  });
+
+  test("a client key the server never accepts: an error after the grace period, naming what ssh must offer, not the whole timeout", async () => {
+    const { sshd, hostKey } = newServer();
+    fs.writeFileSync(path.join(sshd.dir, "authorized_keys"), "");
+    await sshd.start("stack_host_key", [remote.sshdSetting(), "KbdInteractiveAuthentication no", "AuthenticationMethods publickey"]);
+    const { result, error, seconds } = await gate(sshd, hostKey, { permissionDeniedGraceMs: 1500, timeoutMs: 60000 });
+    expect(result).toBeUndefined();
+    expect(error).toMatch(
+      /Permission denied \(publickey\)\.?: the server has refused the client key for [12] s; ssh must offer the private half of a key in vpsSshPublicKeys/,
+    );
+    expect(seconds).toBeLessThan(10);
   });
 
   test("never reachable: one error after the timeout naming the host, the time waited and the last error", async () => {
