@@ -242,6 +242,7 @@ describeE2E(
         expect([...collection.keys()]).toEqual([]);
       }
       expect(vps.server).toBeUndefined();
+      expect(api.unknownRoutes()).toEqual([]);
       expect(api.requests.filter((r) => r.status >= 400)).toEqual([]);
     });
   },
@@ -345,6 +346,7 @@ describeE2E(
       // Retained (not ephemeral): still at Hetzner, detached, still protected, never asked to be deleted.
       expect([...api.volumes.values()].map((v) => [v.id, v.server, v.protection])).toEqual([[volumeId, null, { delete: true }]]);
       expect(api.received("DELETE", `/volumes/${volumeId}`)).toEqual([]);
+      expect(api.unknownRoutes()).toEqual([]);
     });
   },
   requires,

@@ -45,7 +45,10 @@ describe("the Hetzner Cloud API stand-in", () => {
     const unknown = await call("GET", "/load_balancers");
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe("not_found");
-    expect(api.unknownRoutes().map((r) => `${r.method} ${r.path}`)).toEqual(["GET /load_balancers"]);
+    // A missing resource is not an unknown route; an action the stand-in lacks on an existing path is.
+    expect((await call("GET", "/servers/999")).json.error.code).toBe("not_found");
+    expect((await call("POST", "/servers/999/actions/rebuild", {})).status).toBe(404);
+    expect(api.unknownRoutes().map((r) => `${r.method} ${r.path}`)).toEqual(["GET /load_balancers", "POST /servers/999/actions/rebuild"]);
   });
 
   test("lists answer pagination meta; images are looked up by name and architecture", async () => {
