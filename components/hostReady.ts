@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ensureServerRunning, HcloudApiAccess } from "../lib/hcloudServerPower";
 import { waitForDockerHost } from "../lib/hostReadiness";
 
 /** What the gate knows: which host, reached how, and which server it is (a new server is waited for again). */
@@ -11,28 +12,33 @@ export interface HostReadyState {
   readonly sshOpts: string[];
   /** The server's id at Hetzner: a replaced server is a new one to wait for. */
   readonly serverId: string;
+  /** Its type: a type change powers the server off (the provider leaves it so), so it is started and waited for again. */
+  readonly serverType: string;
+  /** The Hetzner Cloud API, to start the server when it is off (secret in state). */
+  readonly hcloud: HcloudApiAccess;
   /** The data volume's attachment: Docker must not start before the volume is there (lib/cloudInit.ts). */
   readonly volumeAttachmentId: string;
 }
 
 function declared(state: HostReadyState): string {
-  return JSON.stringify([state.dockerHost, state.sshHostKey, state.sshOpts, state.serverId, state.volumeAttachmentId]);
+  // Not the API token: a rotated token is no reason to wait for the server again.
+  return JSON.stringify([state.dockerHost, state.sshHostKey, state.sshOpts, state.serverId, state.serverType, state.volumeAttachmentId]);
 }
 
 async function waitFor(state: HostReadyState): Promise<void> {
-  await waitForDockerHost(
-    { dockerHost: state.dockerHost, sshHostKey: state.sshHostKey, sshOpts: state.sshOpts },
-    // The engine shows a dynamic provider's stderr as the resource's diagnostics.
-    { log: (message) => process.stderr.write(`${message}\n`) },
-  );
+  // The engine shows a dynamic provider's stderr as the resource's diagnostics.
+  const log = (message: string) => process.stderr.write(`${message}\n`);
+  await ensureServerRunning(state.hcloud, state.serverId, { log });
+  await waitForDockerHost({ dockerHost: state.dockerHost, sshHostKey: state.sshHostKey, sshOpts: state.sshOpts }, { log });
 }
 
 /**
  * The readiness gate: waits until a freshly provisioned server answers ssh with its pinned key,
  * cloud-init has finished (Docker installed, the volume mounted where Docker keeps volumes) and
  * `docker info` works, so the docker provider that depends on it deploys in the same `pulumi up`.
- * It checks on create and whenever the server, its address, key or volume attachment changes;
- * a second `pulumi up` with nothing changed does not connect.
+ * It checks on create and whenever the server, its type, address, key or volume attachment
+ * changes, first starting the server if it is powered off (a type change leaves it so:
+ * lib/hcloudServerPower.ts); a second `pulumi up` with nothing changed does not connect.
  *
  * A dynamic step rather than @pulumi/command's remote.Command, whose provider cannot be built here
  * (issue 7's note): it reuses the exec steps' ssh client and its pinned host key.
@@ -61,6 +67,10 @@ export interface HostReadyArgs {
   readonly sshOpts?: readonly string[];
   /** The server's id. Required. */
   readonly serverId: pulumi.Input<string>;
+  /** The server's type. Required. */
+  readonly serverType: pulumi.Input<string>;
+  /** The Hetzner Cloud API endpoint and token, to start the server when it is off. Required. */
+  readonly hcloud: pulumi.Input<HcloudApiAccess>;
   /** The data volume attachment's id. Required. */
   readonly volumeAttachmentId: pulumi.Input<string>;
 }
@@ -79,9 +89,11 @@ export class HostReady extends pulumi.dynamic.Resource {
         sshHostKey: args.sshHostKey,
         sshOpts: [...(args.sshOpts ?? [])],
         serverId: args.serverId,
+        serverType: args.serverType,
+        hcloud: pulumi.secret(args.hcloud),
         volumeAttachmentId: args.volumeAttachmentId,
       },
-      opts,
+      { ...opts, additionalSecretOutputs: ["hcloud"] },
       "ai-gateway",
       "HostReady",
     );

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { DOCKER_LOG_ROTATION, renderCloudInit } from "../lib/cloudInit";
 import { firewallRules } from "../lib/firewall";
 import { monthlyPrice } from "../lib/hetzner";
+import { HCLOUD_DEFAULT_ENDPOINT, HcloudApiAccess } from "../lib/hcloudServerPower";
 import { ed25519HostKey } from "../lib/sshHostKeyPair";
 import { sshCommandLine } from "../lib/adminAccess";
 import { resolveVpsSettings, VpsSettings, VpsSettingsInput } from "../lib/vpsSettings";
@@ -22,8 +23,22 @@ export interface VpsArgs extends Omit<VpsSettingsInput, "vps"> {
   readonly publicPorts?: readonly number[];
   /** Extra ssh options (dockerSshOpts, allow-listed), e.g. `-i <deploy key>`, for the readiness gate. Default none. */
   readonly sshOpts?: readonly string[];
+  /**
+   * The Hetzner Cloud API the readiness gate starts a powered-off server through (after a type
+   * change). Default the hcloud provider's settings: hcloud:endpoint (or HCLOUD_ENDPOINT, else
+   * Hetzner's public API) and hcloud:token (or HCLOUD_TOKEN).
+   */
+  readonly hcloud?: pulumi.Input<HcloudApiAccess>;
   /** Labels on every Hetzner object, e.g. { "ai-gateway": "<stack>" }. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** The hcloud provider's own endpoint and token settings, where it reads them. */
+function hcloudProviderAccess(): pulumi.Output<HcloudApiAccess> {
+  const config = new pulumi.Config("hcloud");
+  const token = config.getSecret("token") ?? pulumi.secret(process.env.HCLOUD_TOKEN ?? "");
+  const endpoint = config.get("endpoint") ?? process.env.HCLOUD_ENDPOINT ?? HCLOUD_DEFAULT_ENDPOINT;
+  return pulumi.secret(pulumi.all([token]).apply(([t]) => ({ endpoint, token: t })));
 }
 
 /** Hetzner server names are host names (RFC 1123): no `_`, which Docker names allow. */
@@ -201,6 +216,8 @@ export class Vps extends pulumi.ComponentResource {
         sshHostKey: hostPublicKey,
         sshOpts: args.sshOpts,
         serverId: this.server.id,
+        serverType: this.server.serverType,
+        hcloud: args.hcloud ?? hcloudProviderAccess(),
         volumeAttachmentId: attachment.id,
       },
       { parent: this },

@@ -284,28 +284,29 @@ describeE2E(
       expect([...api.volumes.values()].map((v) => v.protection)).toEqual([{ delete: true }]);
     });
 
-    test("a bigger server type and backups: resized in place (powered off, change_type) and backups enabled, nothing replaced; the provider does not power the server on again", async () => {
+    test("a bigger server type and backups: resized in place (powered off, change_type), backups enabled, nothing replaced; the readiness gate powers the server on again and the gateway is healthy", async () => {
       const id = serverId();
       const before = api.requests.length;
       await stack.set("vpsServerType", "cpx32");
       await stack.set("vpsBackups", "true");
       const { steps } = await stack.up();
-      expect(changes(steps)).toEqual(["update Server ai-gateway-vps-server"]);
+      expect(changes(steps)).toEqual(["update HostReady ai-gateway-vps-ready", "update Server ai-gateway-vps-server"]);
       const calls = api.requests
         .slice(before)
         .filter((r) => r.method !== "GET")
         .map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body ?? {})}`);
       // terraform-provider-hcloud v1.68.0 resourceServerUpdate: poweroff if running, change_type
-      // (upgrade_disk unless keep_disk), then backups; no poweron. Whether Hetzner starts the server
-      // after a change of type by itself is not documented (the stand-in leaves it off), so after
-      // such a change the server, and the gateway, may stay down until it is powered on.
+      // (upgrade_disk unless keep_disk), then backups; it never powers the server on again. The
+      // readiness gate (its input serverType changed) does, through the API, before waiting for SSH.
       expect(calls).toEqual([
         `POST /servers/${id}/actions/poweroff {}`,
         `POST /servers/${id}/actions/change_type {"server_type":"cpx32","upgrade_disk":true}`,
         `POST /servers/${id}/actions/enable_backup {}`,
+        `POST /servers/${id}/actions/poweron {}`,
       ]);
-      expect(api.servers.get(id)).toMatchObject({ serverType: "cpx32", backups: true, status: "off" });
+      expect(api.servers.get(id)).toMatchObject({ serverType: "cpx32", backups: true, status: "running" });
       expect((await stack.outputs()).vps.serverType).toBe("cpx32");
+      expect(Object.values(await allHealthy(vps.name)).every((state) => state === "healthy")).toBe(true);
       await stack.expectNoChanges();
     });
 

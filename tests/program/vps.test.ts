@@ -183,6 +183,12 @@ describe("a medium gateway on a Hetzner server", () => {
       // A provider reference is `<urn>::<id>`.
       expect([resource.name, resource.provider.startsWith(`${provider.urn}::`)]).toEqual([resource.name, true]);
     }
+    // The gate can start the server through Hetzner's API (after a type change): the token it gets is secret.
+    expect(ready.inputs.hcloud).toEqual({ endpoint: "https://api.hetzner.cloud/v1", token: HCLOUD_TOKEN });
+    expect(ready.inputs.serverType).toBe("cpx32");
+    for (const resource of r.resources) {
+      expect([resource.name, plainOccurrences(resource.wireInputs, HCLOUD_TOKEN)]).toEqual([resource.name, []]);
+    }
     // The gate waits for the server with its volume attached.
     expect(ready.propertyDependencies.serverId).toEqual([one(r, HCLOUD.server).urn]);
     expect(ready.propertyDependencies.volumeAttachmentId).toEqual([one(r, HCLOUD.attachment).urn]);
