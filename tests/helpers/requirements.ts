@@ -174,6 +174,13 @@ export function describeWith(title: string, needs: Requirement[], body: () => vo
   describe.skip(title, body);
 }
 
+/**
+ * UTF-8 whatever the test's locale: the official image's clusters are UTF8 (its LANG is
+ * en_US.utf8); initdb would otherwise take the environment's, SQL_ASCII under a bare `env -i`,
+ * where text such as "é" cannot be stored.
+ */
+export const INITDB_ENCODING = ["--encoding=UTF8", "--locale=C"];
+
 /** initdb for a cluster in `<dir>/data` owned by POSTGRES_USER, with the password in `<dir>/pw`, as the image's initialisation does. */
 export function initdbCommand(bin: string, dir: string, user: string): string[] {
   return [
@@ -185,6 +192,7 @@ export function initdbCommand(bin: string, dir: string, user: string): string[] 
     `--pwfile=${path.join(dir, "pw")}`,
     "--auth-host=scram-sha-256",
     "--auth-local=trust",
+    ...INITDB_ENCODING,
   ];
 }
 

@@ -14,7 +14,7 @@ import { postgresEnv } from "../../lib/services";
 import { scramSha256Verifier } from "../../lib/scram";
 import { pollUntil } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
-import { describeWith, initdbCommand, postgresBinDir, psqlOverTcpCommand, requirements } from "../helpers/requirements";
+import { describeWith, INITDB_ENCODING, initdbCommand, postgresBinDir, psqlOverTcpCommand, requirements } from "../helpers/requirements";
 import { ROOT } from "../helpers/program";
 
 const OLD_PASSWORD = "passwordOfAnEarlierStack1";
@@ -112,6 +112,7 @@ describeWith(
           `--pwfile=${path.join(dir, "verifier")}`,
           "--auth-host=scram-sha-256",
           "--auth-local=trust",
+          ...INITDB_ENCODING,
         ],
         { user: "postgres", timeoutMs: 60000 },
       );
