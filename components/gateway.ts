@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, resolveSettings, SettingsInput } from "../lib/settings";
 import { adminUiAccess, adminUiUrl } from "../lib/adminAccess";
-import { openWebuiOrigins } from "../lib/openWebuiOrigins";
+import { originsOfSettings } from "../lib/openWebuiOrigins";
 import { checkTlsMaterial } from "../lib/proxySettings";
 import { checkDockerTransport, parseDockerTlsMaterial } from "../lib/dockerEndpoint";
 import { pinnedSshOptions } from "../lib/dockerHost";
@@ -384,17 +384,7 @@ export class Gateway extends pulumi.ComponentResource {
         internetAccess: settings.openWebuiEgress,
         profile: this.profile,
         publicUrl: placed.publicUrl,
-        allowedOrigins: placed.apply((s) =>
-          openWebuiOrigins({
-            publicUrl: s.publicUrl,
-            bindAddress: s.bindAddress,
-            httpPort: s.httpPort,
-            tls: s.proxy.tls,
-            domain: s.proxy.domain,
-            httpsPort: s.proxy.httpsPort,
-            dockerHost: s.dockerHost,
-          }),
-        ),
+        allowedOrigins: placed.apply((s) => originsOfSettings(s)),
         apiKey: this.keys.openWebuiKey,
         secretKey: this.secrets.webuiSecretKey,
         adminEmail: settings.adminEmail,

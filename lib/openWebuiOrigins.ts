@@ -7,6 +7,7 @@
  */
 import { remoteDockerHost } from "./dockerHost";
 import { isLoopback } from "./proxySettings";
+import type { GatewaySettings } from "./settings";
 
 export interface OriginInputs {
   /** The gateway's public origin (already an origin: validate.publicUrl returns url.origin). */
@@ -85,4 +86,18 @@ export function corsAllowOrigin(origins: readonly string[]): string {
     }
   }
   return origins.join(";");
+}
+
+/** The origins of a gateway's resolved settings (what components/gateway.ts gives Open WebUI). */
+export function originsOfSettings(settings: GatewaySettings, extraHosts?: readonly string[]): string[] {
+  return openWebuiOrigins({
+    publicUrl: settings.publicUrl,
+    bindAddress: settings.bindAddress,
+    httpPort: settings.httpPort,
+    tls: settings.proxy.tls,
+    domain: settings.proxy.domain,
+    httpsPort: settings.proxy.httpsPort,
+    dockerHost: settings.dockerHost,
+    ...(extraHosts !== undefined ? { extraHosts } : {}),
+  });
 }

@@ -93,6 +93,26 @@ export function stackConfig(stack: string | undefined): Record<string, string> {
   return config;
 }
 
+/**
+ * `config` with settings set or, for undefined, removed: keys without a namespace are the project's
+ * (`profile` is `ai-gateway:profile`), others keep theirs (`hcloud:token`).
+ */
+export function withSettings(
+  config: Record<string, string>,
+  settings: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const result = { ...config };
+  for (const [key, value] of Object.entries(settings)) {
+    const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+    if (value === undefined) {
+      delete result[fullKey];
+    } else {
+      result[fullKey] = value;
+    }
+  }
+  return result;
+}
+
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }

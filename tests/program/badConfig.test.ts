@@ -3,7 +3,7 @@
  * value and what is allowed, as a pulumi.RunError (printed without a stack trace).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram, stackConfig } from "../helpers/program";
+import { runProgram, stackConfig, withSettings } from "../helpers/program";
 import { selfSignedCertificate } from "../fixtures/nginx/selfSignedCert";
 import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 import { HCLOUD_TOKEN } from "../fixtures/hcloudToken";
@@ -597,16 +597,7 @@ describe("bad config is refused before anything is registered", () => {
   });
 
   test.each(rows)("%s", async (_description, overrides, expected) => {
-    const config = { ...stackConfig("medium") };
-    for (const [key, value] of Object.entries(overrides)) {
-      // Provider settings (hcloud:token) keep their namespace; undefined leaves a setting unset.
-      const fullKey = key.includes(":") ? key : `ai-gateway:${key}`;
-      if (value === undefined) {
-        delete config[fullKey];
-      } else {
-        config[fullKey] = value;
-      }
-    }
+    const config = withSettings(stackConfig("medium"), overrides);
     const run = await runProgram({ stack: "medium", config });
     expect(run.error).toBeDefined();
     expect(pulumi.RunError.isInstance(run.error)).toBe(true);

@@ -21,6 +21,7 @@ import {
   stackConfig,
   TYPES,
   unwrapSecrets,
+  withSettings,
 } from "../helpers/program";
 import { firewallRules } from "../../lib/firewall";
 import { pinnedSshOptions } from "../../lib/dockerHost";
@@ -42,22 +43,13 @@ const MY_NETWORK = "198.51.100.7/32";
 
 /** The example stack file with its placeholders replaced, as a user would, plus the token. */
 function vpsConfig(overrides: Record<string, string> = {}, stack = "hetzner"): Record<string, string> {
-  const config: Record<string, string> = {
-    ...stackConfig(stack),
-    "ai-gateway:vps": "true",
-    "ai-gateway:vpsSshPublicKeys": JSON.stringify([MOCK_HCLOUD_SSH_KEY.publicKey]),
-    "ai-gateway:vpsSshAllowedCidrs": JSON.stringify([MY_NETWORK]),
+  return withSettings(stackConfig(stack), {
+    vps: "true",
+    vpsSshPublicKeys: JSON.stringify([MOCK_HCLOUD_SSH_KEY.publicKey]),
+    vpsSshAllowedCidrs: JSON.stringify([MY_NETWORK]),
     "hcloud:token": HCLOUD_TOKEN,
-  };
-  for (const [key, value] of Object.entries(overrides)) {
-    const fullKey = key.includes(":") ? key : `ai-gateway:${key}`;
-    if (value === undefined) {
-      delete config[fullKey];
-    } else {
-      config[fullKey] = value;
-    }
-  }
-  return config;
+    ...overrides,
+  });
 }
 
 async function run(overrides: Record<string, string> = {}, stack = "hetzner"): Promise<ProgramRun> {

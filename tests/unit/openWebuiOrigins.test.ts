@@ -1,22 +1,11 @@
-import { corsAllowOrigin, openWebuiOrigins, OriginInputs } from "../../lib/openWebuiOrigins";
+import { corsAllowOrigin, originsOfSettings } from "../../lib/openWebuiOrigins";
 import { openWebuiEnv } from "../../lib/services";
 import { resolveSettings, SettingsInput } from "../../lib/settings";
 import { SSH_HOST_KEY } from "../fixtures/sshHostKey";
 
-/** The origins a gateway resolved from `input` gives Open WebUI, wired as components/gateway.ts does. */
+/** The origins a gateway resolved from `input` gives Open WebUI (the function components/gateway.ts calls). */
 function originsFor(input: SettingsInput, extraHosts?: string[]): string[] {
-  const s = resolveSettings(input);
-  const inputs: OriginInputs = {
-    publicUrl: s.publicUrl,
-    bindAddress: s.bindAddress,
-    httpPort: s.httpPort,
-    tls: s.proxy.tls,
-    domain: s.proxy.domain,
-    httpsPort: s.proxy.httpsPort,
-    dockerHost: s.dockerHost,
-    extraHosts,
-  };
-  return openWebuiOrigins(inputs);
+  return originsOfSettings(resolveSettings(input), extraHosts);
 }
 
 test.each<[SettingsInput, string[]]>([
