@@ -1,0 +1,200 @@
+/**
+ * The smoke test's HTTP checks (lib/smokeChecks.ts) against real servers: the gateway's generated
+ * nginx.conf on the real nginx, in front of the LiteLLM stand-in (keys registered through its
+ * /key/generate as the key registration does) and the Open WebUI stand-in. Passing on a sound
+ * gateway; failing, with a message naming what is wrong, on a broken route, a key whose budget
+ * differs from the declared one, and an admin listener it cannot reach.
+ */
+import { renderNginxConf } from "../../lib/nginxConf";
+import { openWebuiEnv } from "../../lib/services";
+import { CheckRow } from "../../lib/smoke";
+import { httpChecks, SmokeTarget } from "../../lib/smokeChecks";
+import { KeyConsumer, keyRecord, KeyRecord, OPEN_WEBUI_CONSUMER } from "../../lib/virtualKeys";
+import { BUDGETS } from "../../profiles";
+import { nginxRequirements } from "../fixtures/nginx/harness";
+import { Dns, freePort, RunningNginx, startDns, startNginx, testInput } from "../fixtures/nginx/nginxRunner";
+import { envRecord } from "../helpers/envList";
+import { startStandin, Standin } from "../helpers/litellmStandin";
+import { OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
+import { describeWith } from "../helpers/requirements";
+
+const MASTER_KEY = "sk-master-key-for-smoke-tests-0123456789abcdef";
+const PREFIX = "ai-gateway-smoke";
+const CONSUMERS: KeyConsumer[] = [
+  { name: OPEN_WEBUI_CONSUMER },
+  { name: "ci-agent", models: ["gpt-4o"], maxBudget: 5, budgetDuration: "7d", rpmLimit: 60 },
+  { name: "ide", budget: "unlimited" },
+];
+const KEYS: Record<string, string> = {
+  [OPEN_WEBUI_CONSUMER]: "sk-smokeOpenWebuiKey0123456789abcdefghijklmnop",
+  "ci-agent": "sk-smokeCiAgentKey0123456789abcdefghijklmnopqr",
+  ide: "sk-smokeIdeKey0123456789abcdefghijklmnopqrstuv",
+};
+const DECLARED: Record<string, KeyRecord> = Object.fromEntries(
+  CONSUMERS.map((c) => [c.name, keyRecord(`${PREFIX}-${c.name}`, c, BUDGETS.test)]),
+);
+
+function byCheck(rows: readonly CheckRow[]): Record<string, [string, string]> {
+  return Object.fromEntries(rows.map((r) => [r.check, [r.result, r.detail]]));
+}
+
+/** No row may carry a key or the master key, whatever it reports. */
+function expectNoSecret(rows: readonly CheckRow[]): void {
+  const text = JSON.stringify(rows);
+  for (const secret of [MASTER_KEY, ...Object.values(KEYS)]) {
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(secret.slice(3, 20));
+  }
+}
+
+describeWith("smoke checks against nginx and the stand-ins", [...nginxRequirements(), socketioRequirement()], () => {
+  let dns: Dns;
+  let litellm: Standin;
+  let openWebui: OpenWebuiStandin;
+  const started: RunningNginx[] = [];
+
+  const upstreams = () => ({
+    litellm: { host: "litellm", port: Number(new URL(litellm.url).port) },
+    openWebui: { host: "open-webui", port: openWebui.port },
+  });
+
+  /** nginx on the generated configuration, or on it after `breakIt`; the target its listeners give. */
+  async function gateway(breakIt?: (config: string) => string): Promise<SmokeTarget> {
+    const nginx = await startNginx(dns, {
+      input: upstreams(),
+      configText: breakIt && ((dir, listeners) => breakIt(renderNginxConf(testInput(dir, listeners, dns, upstreams())))),
+    });
+    started.push(nginx);
+    const publicBase = `http://127.0.0.1:${nginx.listeners.public}`;
+    return {
+      openWebuiUrl: `${publicBase}/`,
+      apiBaseUrl: `${publicBase}/api/litellm/v1`,
+      adminOrigin: `http://127.0.0.1:${nginx.listeners.admin}`,
+      adminHint: "open the tunnel and pass --admin-url",
+      keys: KEYS,
+      masterKey: MASTER_KEY,
+      declared: DECLARED,
+      timeoutMs: 5000,
+    };
+  }
+
+  async function admin(path: string, body: Record<string, unknown>): Promise<void> {
+    const response = await fetch(litellm.url + path, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${MASTER_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect([path, response.status]).toEqual([path, 200]);
+  }
+
+  beforeAll(async () => {
+    dns = await startDns();
+    litellm = await startStandin(MASTER_KEY);
+    const env = openWebuiEnv({
+      publicUrl: "http://127.0.0.1:8080",
+      allowedOrigins: ["http://127.0.0.1:8080"],
+      apiKey: KEYS[OPEN_WEBUI_CONSUMER],
+      adminEmail: "admin@example.com",
+      adminPassword: "admin-password-for-tests",
+    });
+    openWebui = await startOpenWebuiStandin({ ...envRecord(env), WEBUI_SECRET_KEY: "secret-key-for-tests-0123456789abcdef" });
+  }, 60_000);
+
+  beforeEach(async () => {
+    // The keys as the key registration leaves them: every declared key with its declared record.
+    await admin("/__standin/state", { reset: true });
+    for (const [name, record] of Object.entries(DECLARED)) {
+      const { alias, ...fields } = record;
+      await admin("/key/generate", { key: KEYS[name], key_alias: alias, ...fields });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map((n) => n.stop()));
+    await Promise.all([litellm?.stop(), openWebui?.stop(), dns?.stop()]);
+  });
+
+  test("a sound gateway passes every check, each key's budget and models read through the admin listener", async () => {
+    const rows = await httpChecks(await gateway());
+    expect(rows.filter((r) => r.result !== "PASS")).toEqual([]);
+    expect(byCheck(rows)).toEqual({
+      "Open WebUI answers": ["PASS", '200, "Open WebUI stand-in"'],
+      "API accepts key open-webui": ["PASS", "200, 2 models"],
+      "API accepts key ci-agent": ["PASS", "200, 1 model"],
+      "API accepts key ide": ["PASS", "200, 2 models"],
+      "API refuses a wrong key": ["PASS", "401 (auth_error)"],
+      "API refuses no key": ["PASS", "401 (auth_error)"],
+      "management refused publicly": ["PASS", "5 paths: 403 path_not_allowed"],
+      "key open-webui: budget, models, limits": ["PASS", "$15/30d; all models"],
+      "key ci-agent: budget, models, limits": ["PASS", "$5/7d; gpt-4o; rpm 60"],
+      "key ide: budget, models, limits": ["PASS", "$1000/30d; all models"],
+    });
+    // /key/info was asked by the key's hash, never the key itself (LiteLLM's advice: URLs are logged).
+    const targets = (await litellm.targets()).filter((t) => t.startsWith("/key/info"));
+    expect(targets).toHaveLength(3);
+    expect(targets.join("\n")).not.toContain("sk-");
+    expectNoSecret(rows);
+  });
+
+  test("a key whose budget differs from the declared one fails, naming the field and both values", async () => {
+    await admin("/key/update", { key: KEYS["ci-agent"], max_budget: 50, models: ["gpt-4o", "claude-sonnet-4-5"] });
+    const rows = byCheck(await httpChecks(await gateway()));
+    expect(rows["key ci-agent: budget, models, limits"]).toEqual([
+      "FAIL",
+      'models ["gpt-4o","claude-sonnet-4-5"], declared ["gpt-4o"]; max_budget 50, declared 5',
+    ]);
+    expect(rows["key ide: budget, models, limits"][0]).toBe("PASS");
+  });
+
+  test("a key missing from LiteLLM fails both at the API and in its record", async () => {
+    await admin("/key/delete", { keys: [KEYS.ide] });
+    const rows = byCheck(await httpChecks(await gateway()));
+    expect(rows["API accepts key ide"]).toEqual([
+      "FAIL",
+      expect.stringMatching(/\/api\/litellm\/v1\/models: 401 \(auth_error\), expected 200/),
+    ]);
+    expect(rows["key ide: budget, models, limits"]).toEqual(["FAIL", 'status "deleted", not "active"']);
+  });
+
+  test("a broken route (management no longer refused on the public listener) fails with what each path answered", async () => {
+    // The public listener's catch-all refusal renamed away: /api/litellm/... falls through to Open WebUI.
+    const target = await gateway((config) => {
+      expect(config).toContain("location /api/litellm/ {");
+      return config.replace("location /api/litellm/ {", "location /api/litellm-unused/ {");
+    });
+    const rows = await httpChecks(target);
+    const [result, detail] = byCheck(rows)["management refused publicly"];
+    expect(result).toBe("FAIL");
+    expect(detail).toMatch(/^expected the gateway's 403 path_not_allowed; POST \/api\/litellm\/key\/generate: \d{3}/);
+    expect(detail).toMatch(/GET \/api\/litellm\/ui\/: \d{3}/);
+    expect(rows.filter((r) => r.result === "FAIL").map((r) => r.check)).toEqual(["management refused publicly"]);
+    expectNoSecret(rows);
+  });
+
+  test("a broken API route (sent to Open WebUI instead of LiteLLM) fails every API check", async () => {
+    const target = await gateway((config) =>
+      config.replace(
+        /(location ~ \^\/api\/litellm\/v1\/\(\?:[^{]*\{[\s\S]*?)proxy_pass http:\/\/litellm;/,
+        "$1proxy_pass http://open_webui;",
+      ),
+    );
+    const rows = byCheck(await httpChecks(target));
+    expect(rows["API accepts key ci-agent"][0]).toBe("FAIL");
+    expect(rows["API refuses a wrong key"]).toEqual(["FAIL", expect.stringContaining("expected 401")]);
+    expect(rows["key ci-agent: budget, models, limits"][0]).toBe("PASS");
+  });
+
+  test("an unreachable admin listener fails every key's record check with the tunnel hint, once per key", async () => {
+    const target = { ...(await gateway()), adminOrigin: `http://127.0.0.1:${await freePort()}` };
+    const started = Date.now();
+    const rows = byCheck(await httpChecks(target));
+    expect(Date.now() - started).toBeLessThan(5000);
+    for (const name of Object.keys(DECLARED)) {
+      expect(rows[`key ${name}: budget, models, limits`]).toEqual([
+        "FAIL",
+        `admin listener ${target.adminOrigin} unreachable (ECONNREFUSED); open the tunnel and pass --admin-url`,
+      ]);
+    }
+    expect(rows["Open WebUI answers"][0]).toBe("PASS");
+  });
+});
