@@ -3,8 +3,15 @@
  * nginx.conf on the real nginx, in front of the LiteLLM stand-in (keys registered through its
  * /key/generate as the key registration does) and the Open WebUI stand-in. Passing on a sound
  * gateway; failing, with a message naming what is wrong, on a broken route, a key whose budget
- * differs from the declared one, and an admin listener it cannot reach.
+ * differs from the declared one, and an admin listener it cannot reach. Then `npm run smoke` itself
+ * (tools/smoke.ts) with the real Pulumi CLI, on a stack of tests/fixtures/smokeStack whose outputs
+ * name these servers: the outputs read through the Automation API, the table, the exit codes, the
+ * URL overrides and the convergence check.
  */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { renderNginxConf } from "../../lib/nginxConf";
 import { openWebuiEnv } from "../../lib/services";
 import { CheckRow } from "../../lib/smoke";
@@ -16,6 +23,8 @@ import { Dns, freePort, RunningNginx, startDns, startNginx, testInput } from "..
 import { envRecord } from "../helpers/envList";
 import { startStandin, Standin } from "../helpers/litellmStandin";
 import { OpenWebuiStandin, socketioRequirement, startOpenWebuiStandin } from "../helpers/openWebuiStandin";
+import { hasToolchain, toolchainEnv } from "../e2e/harness";
+import { ROOT } from "../helpers/program";
 import { describeWith } from "../helpers/requirements";
 
 const MASTER_KEY = "sk-master-key-for-smoke-tests-0123456789abcdef";
@@ -197,4 +206,119 @@ describeWith("smoke checks against nginx and the stand-ins", [...nginxRequiremen
     }
     expect(rows["Open WebUI answers"][0]).toBe("PASS");
   });
+  describeWith(
+    "npm run smoke with the real Pulumi CLI",
+    [{ name: "the Pulumi toolchain", met: hasToolchain(), hint: "run scripts/pulumi-toolchain.sh" }],
+    () => {
+      const STACK = "smoke-ci";
+      let project: string;
+      let env: NodeJS.ProcessEnv;
+      let target: SmokeTarget;
+
+      function pulumi(...args: string[]): string {
+        const result = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: project, env, encoding: "utf8", timeout: 300_000 });
+        if (result.status !== 0) {
+          throw new Error(`pulumi ${args[0]} failed: ${result.stderr}${result.stdout}`);
+        }
+        return result.stdout;
+      }
+
+      /** tools/smoke.ts as `npm run smoke` runs it (ts-node -T), in the project directory. */
+      function smoke(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+        const result = spawnSync(
+          path.join(ROOT, "node_modules", ".bin", "ts-node"),
+          ["-T", path.join(ROOT, "tools", "smoke.ts"), ...args],
+          {
+            cwd: project,
+            env: { ...env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+            encoding: "utf8",
+            timeout: 300_000,
+          },
+        );
+        const output = `${result.stdout}${result.stderr}`;
+        for (const secret of [MASTER_KEY, ...Object.values(KEYS)]) {
+          expect(output).not.toContain(secret);
+        }
+        return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+      }
+
+      beforeAll(async () => {
+        target = await gateway();
+        project = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-smoke-stack-"));
+        for (const file of ["Pulumi.yaml", "index.js"]) {
+          fs.copyFileSync(path.join(ROOT, "tests", "fixtures", "smokeStack", file), path.join(project, file));
+        }
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+        fs.mkdirSync(path.join(project, "state"));
+        const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_")));
+        env = {
+          ...inherited,
+          ...toolchainEnv(),
+          PULUMI_BACKEND_URL: `file://${path.join(project, "state")}`,
+          PULUMI_CONFIG_PASSPHRASE: "passphrase-of-the-smoke-test-stack",
+        };
+        pulumi("stack", "init", STACK);
+        const { [OPEN_WEBUI_CONSUMER]: openWebuiApiKey, ...apiKeys } = KEYS;
+        const plain = {
+          openWebuiUrl: target.openWebuiUrl,
+          apiBaseUrl: target.apiBaseUrl,
+          adminUiUrl: `${target.adminOrigin}/ui`,
+          declaredKeys: DECLARED,
+        };
+        pulumi("config", "set", "plain", JSON.stringify(plain));
+        pulumi("config", "set", "--secret", "secret", JSON.stringify({ openWebuiApiKey, apiKeys, litellmMasterKey: MASTER_KEY }));
+        pulumi("config", "set", "saltLength", "8");
+        pulumi("up", "--yes", "--skip-preview");
+      }, 300_000);
+
+      afterAll(() => {
+        if (project) fs.rmSync(project, { recursive: true, force: true });
+      });
+
+      test("a sound gateway: every check passes, the stack converges, exit 0, a table without secrets", () => {
+        const { code, stdout } = smoke("--stack", STACK);
+        expect(stdout).toContain(`smoke test of stack ${STACK}`);
+        expect(stdout).toMatch(/^key ci-agent: budget, models, limits +PASS +\$5\/7d; gpt-4o; rpm 60$/m);
+        expect(stdout).toMatch(/^pulumi preview --expect-no-changes +PASS +no changes$/m);
+        expect(stdout).not.toMatch(/ (FAIL|SKIP) /);
+        expect(stdout).toContain("smoke test passed: 11 passed, 0 failed, 0 skipped");
+        expect(code).toBe(0);
+      });
+
+      test("--public-url and --admin-url are where the checks go (a tunnel's ports), and say so when nothing answers", async () => {
+        const closed = `http://127.0.0.1:${await freePort()}`;
+        const { code, stdout } = smoke("--stack", STACK, "--public-url", closed, "--admin-url", closed, "--skip-convergence");
+        expect(stdout).toMatch(new RegExp(`^Open WebUI answers +FAIL +GET ${closed}/: ECONNREFUSED$`, "m"));
+        expect(stdout).toMatch(
+          new RegExp(`^key ide: budget, models, limits +FAIL +admin listener ${closed} unreachable \\(ECONNREFUSED\\)$`, "m"),
+        );
+        expect(stdout).toMatch(/^pulumi preview --expect-no-changes +SKIP +--skip-convergence$/m);
+        expect(code).toBe(1);
+      });
+
+      test("a stack whose preview proposes changes fails the convergence check, naming the resource", () => {
+        pulumi("config", "set", "saltLength", "9");
+        try {
+          const { code, stdout } = smoke("--stack", STACK);
+          expect(stdout).toMatch(/^pulumi preview --expect-no-changes +FAIL +changes proposed: replace salt$/m);
+          expect(stdout).toContain("smoke test FAILED: 10 passed, 1 failed, 0 skipped");
+          expect(code).toBe(1);
+        } finally {
+          pulumi("config", "set", "saltLength", "8");
+        }
+      });
+
+      test("bad usage exits 2 and an unknown stack 1, each with one line", () => {
+        const usage = smoke("--stack", STACK, "--public-url", "localhost:8080");
+        expect(usage.code).toBe(2);
+        expect(usage.stdout).toBe("");
+        expect(usage.stderr).toMatch(
+          /^smoke: --public-url "localhost:8080": must be an origin, .*usage: npm run smoke -- --stack NAME .*\n$/,
+        );
+        const unknown = smoke("--stack", "no-such-stack");
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^smoke: .*no-such-stack/)]);
+      });
+    },
+  );
 });
