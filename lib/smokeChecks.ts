@@ -67,6 +67,7 @@ interface JsonAnswer {
   readonly error?: { readonly code?: unknown; readonly type?: unknown; readonly message?: unknown } | null;
   readonly data?: unknown;
   readonly info?: unknown;
+  readonly status?: unknown;
 }
 
 function json(body: string): JsonAnswer {
@@ -108,13 +109,28 @@ export async function httpChecks(target: SmokeTarget): Promise<CheckRow[]> {
     }
   };
 
-  await attempt("Open WebUI answers", target.openWebuiUrl, {}, (a) => {
-    const title = /<title>([^<]*)<\/title>/i.exec(a.body)?.[1]?.trim();
-    if (a.status !== 200) return [false, `GET ${target.openWebuiUrl}: ${described(a, secrets)}, expected 200`];
-    if (!title || !/open webui/i.test(title))
-      return [false, `GET ${target.openWebuiUrl}: 200 but not Open WebUI (title ${JSON.stringify(title ?? "")})`];
-    return [true, `200, "${title}"`];
-  });
+  // The page, then Open WebUI's own health answer (main.py:healthcheck, {"status": true}) through
+  // the same listener: nginx's default page or another app at this URL fails the second.
+  const health = new URL("health", target.openWebuiUrl).href;
+  let page: Answer | undefined;
+  try {
+    page = await send(target.openWebuiUrl, {}, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof Unreachable)) throw error;
+    row("Open WebUI answers", false, `GET ${target.openWebuiUrl}: ${error.message}`);
+  }
+  if (page !== undefined) {
+    const title = /<title>([^<]*)<\/title>/i.exec(page.body)?.[1]?.trim();
+    if (page.status !== 200 || !/text\/html/i.test(page.contentType)) {
+      row("Open WebUI answers", false, `GET ${target.openWebuiUrl}: ${described(page, secrets)}, expected 200 and a page`);
+    } else {
+      await attempt("Open WebUI answers", health, {}, (a) =>
+        a.status === 200 && json(a.body).status === true
+          ? [true, `200${title ? `, "${title}"` : ""}; /health {"status": true}`]
+          : [false, `GET ${health}: ${described(a, secrets)}, expected Open WebUI's 200 {"status": true}`],
+      );
+    }
+  }
 
   const models = `${target.apiBaseUrl.replace(/\/$/, "")}/models`;
   for (const name of Object.keys(target.declared)) {

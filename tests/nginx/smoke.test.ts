@@ -127,7 +127,7 @@ describeWith("smoke checks against nginx and the stand-ins", [...nginxRequiremen
     const rows = await httpChecks(await gateway());
     expect(rows.filter((r) => r.result !== "PASS")).toEqual([]);
     expect(byCheck(rows)).toEqual({
-      "Open WebUI answers": ["PASS", '200, "Open WebUI stand-in"'],
+      "Open WebUI answers": ["PASS", '200, "Open WebUI stand-in"; /health {"status": true}'],
       "API accepts key open-webui": ["PASS", "200, 2 models"],
       "API accepts key ci-agent": ["PASS", "200, 1 model"],
       "API accepts key ide": ["PASS", "200, 2 models"],
@@ -191,6 +191,20 @@ describeWith("smoke checks against nginx and the stand-ins", [...nginxRequiremen
     expect(rows["API accepts key ci-agent"][0]).toBe("FAIL");
     expect(rows["API refuses a wrong key"]).toEqual(["FAIL", expect.stringContaining("expected 401")]);
     expect(rows["key ci-agent: budget, models, limits"][0]).toBe("PASS");
+  });
+
+  test("Open WebUI's route sent elsewhere (LiteLLM) fails the Open WebUI check, with what answered", async () => {
+    const target = await gateway((config) => {
+      const broken = config.replace(/(location \/ \{\s*)proxy_pass http:\/\/open_webui;/, "$1proxy_pass http://litellm;");
+      expect(broken).not.toBe(config);
+      return broken;
+    });
+    const rows = byCheck(await httpChecks(target));
+    expect(rows["Open WebUI answers"]).toEqual([
+      "FAIL",
+      `GET ${target.openWebuiUrl}: 200 ({"service": "litellm", "hostname": "${os.hostname()}", "path": "/"}), expected 200 and a page`,
+    ]);
+    expect(rows["API accepts key ide"][0]).toBe("PASS");
   });
 
   test("an unreachable admin listener fails every key's record check with the tunnel hint, once per key", async () => {
@@ -309,6 +323,7 @@ describeWith("smoke checks against nginx and the stand-ins", [...nginxRequiremen
       });
 
       test("bad usage exits 2 and an unknown stack 1, each with one line", () => {
+        expect(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.smoke).toBe("ts-node -T tools/smoke.ts");
         const usage = smoke("--stack", STACK, "--public-url", "localhost:8080");
         expect(usage.code).toBe(2);
         expect(usage.stdout).toBe("");
