@@ -15,12 +15,15 @@
 #   ci-docker-ssh.sh close NAME
 #       ends the tunnel NAME.
 #
-# <ssh dir> is $AI_GATEWAY_SSH_DIR, default ~/.ssh. The key is never printed. Host keys are pinned:
+# <ssh dir> is $AI_GATEWAY_SSH_DIR, default ~/.ssh. Forwarded ports listen on
+# $AI_GATEWAY_TUNNEL_LOCAL_ADDRESS, default 127.0.0.1 (the tests use another loopback address, as
+# their "remote" host is this machine). The key is never printed. Host keys are pinned:
 # never StrictHostKeyChecking=no, and ~/.ssh/known_hosts is not read.
 set -euo pipefail
 
 ssh_dir=${AI_GATEWAY_SSH_DIR:-$HOME/.ssh}
 identity=$ssh_dir/ai-gateway-docker
+local_address=${AI_GATEWAY_TUNNEL_LOCAL_ADDRESS:-127.0.0.1}
 
 usage() {
   sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -90,7 +93,7 @@ open_tunnel() {
       echo "ci-docker-ssh: '$mapping' is not LOCAL:REMOTE (two port numbers)" >&2
       exit 2
     fi
-    forwards+=(-L "127.0.0.1:${BASH_REMATCH[1]}:127.0.0.1:${BASH_REMATCH[2]}")
+    forwards+=(-L "$local_address:${BASH_REMATCH[1]}:127.0.0.1:${BASH_REMATCH[2]}")
   done
   local identity_options=()
   [ -f "$identity" ] && identity_options=(-i "$identity" -o IdentitiesOnly=yes)

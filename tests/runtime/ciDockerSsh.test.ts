@@ -4,11 +4,13 @@
  * 600, a tunnel with the pinned host key carries traffic and closes, and a host presenting another
  * key is refused with no port left open.
  */
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { toolchainEnv } from "../e2e/harness";
+import { toolchain } from "../e2e/requirements";
 import { LoopbackSshd } from "../helpers/loopbackSshd";
 import { ROOT } from "../helpers/program";
 import { describeWith, requirements } from "../helpers/requirements";
@@ -16,11 +18,17 @@ import { describeWith, requirements } from "../helpers/requirements";
 const SCRIPT = path.join(ROOT, "scripts", "ci-docker-ssh.sh");
 
 /** Runs the script with its ssh directory in `sshDir`; the key (if any) in the environment, as the workflows pass the secret. */
-function run(sshDir: string, args: string[], key?: string): { status: number | null; output: string } {
+function run(
+  sshDir: string,
+  args: string[],
+  key?: string,
+  extra: { cwd?: string; env?: Record<string, string> } = {},
+): { status: number | null; output: string } {
   const result = spawnSync("bash", [SCRIPT, ...args], {
     encoding: "utf8",
     timeout: 60_000,
-    env: { ...process.env, AI_GATEWAY_SSH_DIR: sshDir, AI_GATEWAY_DOCKER_SSH_KEY: key ?? "" },
+    cwd: extra.cwd,
+    env: { ...process.env, ...extra.env, AI_GATEWAY_SSH_DIR: sshDir, AI_GATEWAY_DOCKER_SSH_KEY: key ?? "" },
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
@@ -35,9 +43,14 @@ function greeter(greeting: string): Promise<net.Server> {
 
 /** What a connection to 127.0.0.1:port receives, or the error's code. */
 function readFrom(port: number): Promise<string> {
+  return readFromAddress("127.0.0.1", port);
+}
+
+/** What a connection to address:port receives, or the error's code. */
+function readFromAddress(address: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     let data = "";
-    const socket = net.connect(port, "127.0.0.1");
+    const socket = net.connect(port, address);
     socket.on("data", (chunk) => (data += chunk.toString()));
     socket.on("end", () => resolve(data));
     socket.on("error", (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
@@ -145,5 +158,97 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
     expect(run(sshDir, ["tunnel", "t3", "ssh://root@127.0.0.1", key, "80"]).output).toContain("'80' is not LOCAL:REMOTE");
     expect(run(sshDir, ["tunnel", "../x", "ssh://root@127.0.0.1", key, "1:2"]).output).toContain("tunnel name '../x'");
     expect(run(sshDir, ["nonsense"]).status).toBe(2);
+  });
+
+  describeWith("stack-tunnel, from a real stack's settings and outputs", [toolchain()], () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "aigw-ci-stack-"));
+    // The "remote" listeners are this machine's 127.0.0.1 ports; the tunnel's local ends listen on
+    // 127.0.0.2, the same port numbers, as they would on a runner.
+    const env = () => ({
+      ...toolchainEnv(),
+      PULUMI_BACKEND_URL: `file://${project}/state`,
+      PULUMI_CONFIG_PASSPHRASE: "not-a-secret",
+      AI_GATEWAY_TUNNEL_LOCAL_ADDRESS: "127.0.0.2",
+    });
+    const pulumiCli = (args: string[]) =>
+      execFileSync("pulumi", [...args, "--non-interactive"], {
+        cwd: project,
+        env: { ...process.env, ...env() },
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+    let adminServer: net.Server;
+    let adminPort: number;
+
+    beforeAll(async () => {
+      adminServer = await greeter("admin listener");
+      adminPort = (adminServer.address() as net.AddressInfo).port;
+      fs.mkdirSync(path.join(project, "state"));
+      fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+      fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: ai-gateway\nruntime: nodejs\nmain: index.js\n");
+      // The gateway's two URL outputs, taken from the stack's settings so each case can choose them.
+      fs.writeFileSync(
+        path.join(project, "index.js"),
+        'const pulumi = require("@pulumi/pulumi");\nconst config = new pulumi.Config();\nexports.openWebuiUrl = config.require("openWebuiUrlForTest");\nexports.adminUiUrl = config.require("adminUiUrlForTest");\n',
+      );
+      pulumiCli(["stack", "init", "t-stack"]);
+    }, 120_000);
+    afterAll(() => {
+      run(sshDir, ["close", "t-stack"]);
+      adminServer?.close();
+      fs.rmSync(project, { recursive: true, force: true });
+    });
+
+    function deploy(settings: Record<string, string>): void {
+      for (const key of ["dockerHost", "dockerSshHostKey"]) {
+        spawnSync("pulumi", ["config", "rm", key, "--stack", "t-stack"], { cwd: project, env: { ...process.env, ...env() } });
+      }
+      for (const [key, value] of Object.entries(settings)) {
+        pulumiCli(["config", "set", key, value, "--stack", "t-stack"]);
+      }
+      pulumiCli(["up", "--yes", "--skip-preview", "--stack", "t-stack"]);
+    }
+
+    test("tunnels each loopback URL's port (public and admin) to the stack's ssh:// host, pinned to its key", async () => {
+      deploy({
+        dockerHost: `ssh://root@127.0.0.1:${sshd.port}`,
+        dockerSshHostKey: sshd.publicKey("host_key"),
+        openWebuiUrlForTest: `http://127.0.0.1:${remotePort}/`,
+        adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui`,
+      });
+      const opened = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
+      expect(opened.output).toContain(
+        `tunnel t-stack open: ${[remotePort, adminPort]
+          .sort()
+          .map((p) => `${p}:${p}`)
+          .join(" ")}`,
+      );
+      expect(opened.status).toBe(0);
+      expect(await readFromAddress("127.0.0.2", remotePort)).toBe("hello through the tunnel");
+      expect(await readFromAddress("127.0.0.2", adminPort)).toBe("admin listener");
+      expect(run(sshDir, ["close", "t-stack"]).status).toBe(0);
+    }, 180_000);
+
+    test("a public URL that is not loopback is left alone: only the admin listener is tunnelled", async () => {
+      deploy({
+        dockerHost: `ssh://root@127.0.0.1:${sshd.port}`,
+        dockerSshHostKey: sshd.publicKey("host_key"),
+        openWebuiUrlForTest: "https://gateway.example.com/",
+        adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui`,
+      });
+      const opened = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
+      expect(opened.output).toContain(`tunnel t-stack open: ${adminPort}:${adminPort} `);
+      expect(opened.status).toBe(0);
+      expect(await readFromAddress("127.0.0.2", adminPort)).toBe("admin listener");
+      expect(await readFromAddress("127.0.0.2", remotePort)).toBe("error ECONNREFUSED");
+      expect(run(sshDir, ["close", "t-stack"]).status).toBe(0);
+    }, 180_000);
+
+    test("a stack on the local socket needs no tunnel", () => {
+      deploy({ openWebuiUrlForTest: `http://127.0.0.1:${remotePort}/`, adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui` });
+      const result = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
+      expect(result.status).toBe(0);
+      expect(result.output).toContain("t-stack's Docker host is not ssh://: no tunnel needed");
+    }, 180_000);
   });
 });
