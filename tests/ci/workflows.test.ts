@@ -205,7 +205,7 @@ describe("the gate job's shell step, run for real", () => {
 });
 
 describe("the workflows' rules", () => {
-  test("every job that runs pulumi has the backend, the passphrase and the other state credentials from vars and secrets", () => {
+  test("every job that runs pulumi has the backend, the passphrase and the other state credentials from vars and secrets, and reads a stack's secrets provider from its state", () => {
     const pulumiJobs = allJobs().filter(([, , job]) => runsPulumi(job));
     expect(pulumiJobs.map(([file, id]) => `${file}:${id}`)).toEqual(
       expect.arrayContaining([
@@ -223,6 +223,7 @@ describe("the workflows' rules", () => {
       expect({ where, value: job.env?.PULUMI_CONFIG_PASSPHRASE }).toEqual({ where, value: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
       expect({ where, value: job.env?.PULUMI_ACCESS_TOKEN }).toEqual({ where, value: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
       expect({ where, value: job.env?.AWS_SECRET_ACCESS_KEY }).toEqual({ where, value: "${{ secrets.AWS_SECRET_ACCESS_KEY }}" });
+      expect({ where, value: job.env?.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER }).toEqual({ where, value: "true" });
     }
   });
 
