@@ -326,6 +326,15 @@ describe("the workflows' rules", () => {
     }
   });
 
+  test("no workflow runs a PR's code with secrets through pull_request_target or workflow_run", () => {
+    for (const file of FILES) {
+      expect({ file, on: Object.keys(workflow(file).on) }).toEqual({
+        file,
+        on: expect.not.arrayContaining(["pull_request_target", "workflow_run"]),
+      });
+    }
+  });
+
   test("ssh never trusts an unknown host key", () => {
     const texts = [
       ...FILES.map((f) => fs.readFileSync(path.join(WORKFLOWS, f), "utf8")),
