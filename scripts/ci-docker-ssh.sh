@@ -30,13 +30,20 @@ usage() {
   exit 2
 }
 
-# The control socket of tunnel NAME (names are checked: they become file names).
-control_socket() {
-  [[ $1 =~ ^[a-z0-9][a-z0-9-]{0,39}$ ]] || {
-    echo "ci-docker-ssh: tunnel name '$1' is not lower-case letters, digits and - (at most 40)" >&2
+# The file name tunnel NAME's files use. NAME is a stack name (`pr-12`, `medium`, or Pulumi Cloud's
+# `org/medium`); it is checked, and / becomes -.
+tunnel_file_name() {
+  [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$ && $1 != *..* ]] || {
+    echo "ci-docker-ssh: tunnel name '$1' is not a stack name (letters, digits, . _ - /)" >&2
     exit 2
   }
-  echo "$ssh_dir/ai-gateway-tunnel-$1.sock"
+  echo "ai-gateway-tunnel-${1//\//-}"
+}
+
+control_socket() {
+  local file
+  file=$(tunnel_file_name "$1")
+  echo "$ssh_dir/$file.sock"
 }
 
 write_identity() {
@@ -80,7 +87,8 @@ open_tunnel() {
     echo "ci-docker-ssh: host key '$key_type ...' is not '<type> <base64>' (the host's /etc/ssh/ssh_host_*_key.pub)" >&2
     exit 2
   fi
-  local known_hosts=$ssh_dir/ai-gateway-tunnel-$name.known_hosts
+  local known_hosts
+  known_hosts=$ssh_dir/$(tunnel_file_name "$name").known_hosts
   (umask 077 && mkdir -p "$ssh_dir")
   if [ "$port" = 22 ]; then
     printf '%s %s %s\n' "$host_name" "$key_type" "$key_blob" >"$known_hosts"

@@ -137,6 +137,21 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
     expect(await readFrom(localPort)).toBe("error ECONNREFUSED");
   });
 
+  test("a Pulumi Cloud stack name (org/stack) names its tunnel's files without the slash", async () => {
+    const localPort = await freePort();
+    const opened = run(sshDir, [
+      "tunnel",
+      "acme/prod",
+      `ssh://root@127.0.0.1:${sshd.port}`,
+      sshd.publicKey("host_key"),
+      `${localPort}:${remotePort}`,
+    ]);
+    expect(opened.status).toBe(0);
+    expect(fs.existsSync(path.join(sshDir, "ai-gateway-tunnel-acme-prod.known_hosts"))).toBe(true);
+    expect(await readFrom(localPort)).toBe("hello through the tunnel");
+    expect(run(sshDir, ["close", "acme/prod"]).status).toBe(0);
+  });
+
   test("a host presenting another key is refused and no port is opened", async () => {
     const localPort = await freePort();
     const refused = run(sshDir, [
@@ -156,7 +171,7 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
     expect(run(sshDir, ["tunnel", "t3", "tcp://127.0.0.1:2376", key, "1:2"]).output).toContain("is not ssh://user@host[:port]");
     expect(run(sshDir, ["tunnel", "t3", "ssh://root@127.0.0.1", "nonsense", "1:2"]).output).toContain("is not '<type> <base64>'");
     expect(run(sshDir, ["tunnel", "t3", "ssh://root@127.0.0.1", key, "80"]).output).toContain("'80' is not LOCAL:REMOTE");
-    expect(run(sshDir, ["tunnel", "../x", "ssh://root@127.0.0.1", key, "1:2"]).output).toContain("tunnel name '../x'");
+    expect(run(sshDir, ["tunnel", "../x", "ssh://root@127.0.0.1", key, "1:2"]).output).toContain("tunnel name '../x' is not a stack name");
     expect(run(sshDir, ["nonsense"]).status).toBe(2);
   });
 
