@@ -43,6 +43,16 @@ interface Workflow {
   readonly jobs: Record<string, Job>;
 }
 
+/** Scratch directories the tests made, removed at the end. */
+const scratch: string[] = [];
+afterAll(() => scratch.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
 function workflow(file: string): Workflow {
   return parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8")) as Workflow;
 }
@@ -76,7 +86,7 @@ function actionlint(files: string[]): { status: number | null; output: string } 
 function brokenCopy(file: string, from: string, to: string): string {
   const text = fs.readFileSync(path.join(WORKFLOWS, file), "utf8");
   expect(text).toContain(from);
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aigw-workflows-")), ".github", "workflows");
+  const dir = path.join(scratchDir("aigw-workflows-"), ".github", "workflows");
   fs.mkdirSync(dir, { recursive: true });
   const copy = path.join(dir, file);
   fs.writeFileSync(copy, text.replace(from, to));
@@ -144,7 +154,7 @@ describe("the gate job's shell step, run for real", () => {
   const step = gate.steps.find((s) => s.id === "check")!;
 
   function outputs(env: Record<string, string>): Record<string, string> {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aigw-gate-")), "output");
+    const file = path.join(scratchDir("aigw-gate-"), "output");
     fs.writeFileSync(file, "");
     const result = spawnSync("bash", ["-e", "-c", step.run!], {
       encoding: "utf8",

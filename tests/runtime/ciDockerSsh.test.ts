@@ -88,13 +88,13 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
   });
 
   test("identity refuses an empty secret, naming it", () => {
-    const result = run(fs.mkdtempSync(path.join(os.tmpdir(), "aigw-ci-ssh-empty-")), ["identity"]);
+    const result = run(fs.mkdtempSync(path.join(sshDir, "aigw-ci-ssh-empty-")), ["identity"]);
     expect(result.status).toBe(1);
     expect(result.output).toContain("AI_GATEWAY_DOCKER_SSH_KEY is empty");
   });
 
   test("identity refuses what is not a private key, without printing it", () => {
-    const result = run(fs.mkdtempSync(path.join(os.tmpdir(), "aigw-ci-ssh-bad-")), ["identity"], "not-a-key-SECRETVALUE");
+    const result = run(fs.mkdtempSync(path.join(sshDir, "aigw-ci-ssh-bad-")), ["identity"], "not-a-key-SECRETVALUE");
     expect(result.status).toBe(1);
     expect(result.output).toContain("is not an unencrypted OpenSSH private key");
     expect(result.output).not.toContain("SECRETVALUE");
