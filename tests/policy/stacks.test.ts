@@ -108,3 +108,17 @@ describe("the firewall says when SSH is open to the internet on purpose", () => 
     expect(Object.keys(firewall.inputs.labels)).toEqual(["ai-gateway.gateway"]);
   });
 });
+
+describe("the admin listener off loopback needs the policy's allow-list", () => {
+  test("adminBindAddress 10.8.0.1: reported for nginx until the address is allow-listed", async () => {
+    const program = await run("small", { adminBindAddress: "10.8.0.1", adminAllowedCidrs: JSON.stringify(["10.8.0.0/24"]) });
+    const subjects = program.resources.map(subjectOf);
+    expect((await violations(policies, subjects)).map((v) => `${v.policy}: ${v.message}`)).toEqual([
+      expect.stringMatching(
+        /^host-ports-reverse-proxy-only: docker container "ai-gateway-small-nginx" \(resource ai-gateway-nginx\) publishes the admin listener \(container port 8081\) on 10.8.0.1: bind it to 127.0.0.1/,
+      ),
+    ]);
+    const config = { "host-ports-reverse-proxy-only": { adminBindAllowList: ["10.8.0.1"] } };
+    expect(await violations(policies, subjects, config)).toEqual([]);
+  });
+});
