@@ -100,6 +100,10 @@ function secretShape(path: string, text: string): string | undefined {
   if (/(^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/.test(text)) {
     return "an sk- API key";
   }
+  const line = /uploads\[[0-9]+\]\.content$/.test(path) ? credentialLine(text) : undefined;
+  if (line !== undefined) {
+    return line;
+  }
   const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/s.exec(text);
   if (
     assignment &&
@@ -112,6 +116,24 @@ function secretShape(path: string, text: string): string | undefined {
   const key = /([A-Za-z_][A-Za-z0-9_]*)$/.exec(path)?.[1];
   if (key !== undefined && SECRET_KEY.test(key) && text.trim() !== "" && !NOT_A_CREDENTIAL.test(text.trim())) {
     return `a credential in ${key}`;
+  }
+  return undefined;
+}
+
+/**
+ * A config file's line setting a credential: `requirepass x` or `masterauth x` (redis.conf), or a
+ * YAML key named like one (`password: x`, `master_key: x`); not a reference (`os.environ/X`, `\${X}`).
+ */
+const CREDENTIAL_LINE =
+  /^\s*(?:(requirepass|masterauth)\s+|([A-Za-z0-9_-]*(?:password|passwd|secret|token|api_?key|master_?key|private_?key)):\s+)["']?([^"'\s#;]+)/i;
+
+/** A credential set in plain text by a line of an uploaded file. */
+function credentialLine(text: string): string | undefined {
+  for (const line of text.split("\n")) {
+    const match = CREDENTIAL_LINE.exec(line);
+    if (match && !NOT_A_CREDENTIAL.test(match[3])) {
+      return `a credential in a ${match[1] ?? match[2]} line`;
+    }
   }
   return undefined;
 }

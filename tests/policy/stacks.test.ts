@@ -63,7 +63,7 @@ describe("every stack passes every policy", () => {
 
 describe("the secrets the program marks are the ones the pack would find unmarked", () => {
   test("without the marks (what @pulumi/policy 1.21.0 hands validateResource by itself), no-plain-secrets reports the gateway's secrets", async () => {
-    const program = await run("small", { tls: "true", domain: "ai.example.com", tlsCertificate: CERT.cert, tlsKey: CERT.key });
+    const program = await run("medium", { tls: "true", domain: "ai.example.com", tlsCertificate: CERT.cert, tlsKey: CERT.key });
     const unmarked = program.resources.map((r) => ({ ...subjectOf(r), wireInputs: r.inputs }));
     const found = (await violations(policies, unmarked)).filter((v) => v.policy === "no-plain-secrets");
     const messages = found.map((v) => v.message).join("\n");
@@ -76,6 +76,8 @@ describe("the secrets the program marks are the ones the pack would find unmarke
     expect(messages).toMatch(/LitellmKeyRegistration ai-gateway-keys-registration: masterKey holds an sk- API key/);
     expect(messages).toMatch(/postgres: envs\[\d+\] holds a credential in POSTGRES_PASSWORD/);
     expect(messages).toMatch(/uploads\[\d+\]\.content holds a PEM private key/);
+    // Redis's password in its uploaded redis.conf.
+    expect(messages).toMatch(/ai-gateway-redis-config: uploads\[\d+\]\.content holds a credential in a requirepass line/);
   });
 });
 

@@ -96,6 +96,18 @@ const COMPLIANT: [string, PolicySubject][] = [
     "a firewall with SSH from anywhere, labelled so",
     firewall([sshRule("22", ["0.0.0.0/0", "::/0"])], { "ai-gateway.ssh-from-anywhere": "true" }),
   ],
+  [
+    "uploaded files that only refer to credentials or merely mention them",
+    container({
+      uploads: [
+        {
+          file: "/app/config.yaml",
+          content: "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: ${DATABASE_URL}\n",
+        },
+        { file: "/etc/nginx.conf", content: "server_tokens off;\nproxy_set_header Authorization $http_authorization;\n" },
+      ],
+    }),
+  ],
   ["a container whose healthcheck and restart are not known yet", container({ healthcheck: UNKNOWN, restart: UNKNOWN, memory: UNKNOWN })],
 ];
 
@@ -228,6 +240,18 @@ const CASES: [string, PolicySubject, string, RegExp][] = [
     container({ uploads: [{ file: "/k.pem", content: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }] }),
     "no-plain-secrets",
     /uploads\[0\].content holds a PEM private key/,
+  ],
+  [
+    "requirepass in an uploaded redis.conf",
+    container({ uploads: [{ file: "/etc/redis.conf", content: `maxmemory 32mb\nrequirepass ${PASSWORD}\n` }] }),
+    "no-plain-secrets",
+    /uploads\[0\]\.content holds a credential in a requirepass line/,
+  ],
+  [
+    "a password key in an uploaded YAML file",
+    container({ uploads: [{ file: "/app/config.yaml", content: `general_settings:\n  master_key: ${API_KEY.slice(3)}\n` }] }),
+    "no-plain-secrets",
+    /uploads\[0\]\.content holds a credential in a master_key line/,
   ],
   [
     "a URL with a password",
