@@ -1,6 +1,6 @@
 /**
  * The policy pack (policy/) run by the real Pulumi CLI (scripts/pulumi-toolchain.sh), preview
- * only: a small stack of the program passes it, a small violating program fails the preview with
+ * only: a small and a medium stack of the program pass it, a small violating program fails the preview with
  * the policies named, and a bad enforcement override is refused.
  *
  * The pack is started through policy/analyzer.sh: this toolchain's Node.js language host (v3.68.0)
@@ -64,6 +64,7 @@ function errorLines(result: CliResult): string[] {
 describeE2E("the policy pack, run by the real Pulumi CLI", () => {
   const workspace = new Workspace("policy");
   const stack = workspace.stack("policy");
+  const medium = workspace.stack("policy-medium");
   const violating = new Workspace("policy-violating");
   const careless = violating.stack("careless");
 
@@ -71,6 +72,9 @@ describeE2E("the policy pack, run by the real Pulumi CLI", () => {
     fs.copyFileSync(path.join(ROOT, "Pulumi.small.yaml"), path.join(workspace.dir, "Pulumi.policy.yaml"));
     await stack.init();
     await useLocalImages(stack);
+    fs.copyFileSync(path.join(ROOT, "Pulumi.medium.yaml"), path.join(workspace.dir, "Pulumi.policy-medium.yaml"));
+    await medium.init();
+    await useLocalImages(medium);
 
     fs.writeFileSync(
       path.join(violating.dir, "Pulumi.yaml"),
@@ -95,8 +99,11 @@ describeE2E("the policy pack, run by the real Pulumi CLI", () => {
     expect(errorLines(result)).toEqual([expect.stringMatching(/policy pack ".*policy" failed to start: .*not supported/)]);
   });
 
-  test("a small stack of the program passes every policy", async () => {
-    const result = await stack.preview(["--policy-pack", PACK, "--policy-pack-config", PACK_CONFIG]);
+  test.each([
+    ["small", () => stack],
+    ["medium (Redis, its password in an uploaded redis.conf)", () => medium],
+  ])("a %s stack of the program passes every policy", async (_label, which) => {
+    const result = await which().preview(["--policy-pack", PACK, "--policy-pack-config", PACK_CONFIG]);
     // The pack ran: the CLI names it among the policy packs it loaded, and no policy reported.
     expect(result.stdout).toContain(PACK_LABEL);
     expect(result.stdout).not.toMatch(/\[(mandatory|advisory)\]/);
