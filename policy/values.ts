@@ -105,23 +105,6 @@ export function isRecord(value: Value | undefined): value is { [key: string]: Va
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Marked) && !(value instanceof Unknown);
 }
 
-/** True when the value, or a part of it, is not known yet. */
-export function hasUnknown(value: Value | undefined): boolean {
-  if (value instanceof Unknown) {
-    return true;
-  }
-  if (value instanceof Marked) {
-    return hasUnknown(value.value);
-  }
-  if (Array.isArray(value)) {
-    return value.some(hasUnknown);
-  }
-  if (isRecord(value)) {
-    return Object.values(value).some(hasUnknown);
-  }
-  return false;
-}
-
 /** A field of a record with marks removed; undefined when absent or not a record. */
 export function field(value: Value | undefined, key: string): Value | undefined {
   const plain = value instanceof Marked ? reveal(value) : value;
