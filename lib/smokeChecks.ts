@@ -81,14 +81,15 @@ function json(body: string): JsonAnswer {
 
 /**
  * An answer as a short phrase: the status, and the error's code, type or message (the first that
- * is a word: LiteLLM's code is the status again, e.g. "401"), or the start of a non-JSON body.
+ * is a word: LiteLLM's code is the status again, e.g. "401"), or an HTML page's title (nginx's
+ * error pages), or the start of another body.
  */
 function described(answer: Answer, secrets: readonly string[]): string {
   const error = json(answer.body).error;
   const what =
     typeof error === "object" && error !== null
       ? [error.code, error.type, error.message].find((v) => typeof v === "string" && v !== "" && !/^[0-9]+$/.test(v))
-      : answer.body.slice(0, 80);
+      : (/<title>([^<]*)<\/title>/i.exec(answer.body)?.[1] ?? answer.body.slice(0, 80));
   const phrase = typeof what === "string" ? what.replace(/\s+/g, " ").trim() : "";
   return scrubSecrets(`${answer.status}${phrase ? ` (${phrase})` : ""}`, secrets, 160);
 }
