@@ -26,6 +26,12 @@ export interface SmokeOptions {
   readonly adminUrl?: string;
   /** Leave out `pulumi preview --expect-no-changes`. */
   readonly skipConvergence: boolean;
+  /**
+   * The stack's loopback listeners are forwarded to this machine's loopback on the same ports
+   * (scripts/ci-docker-ssh.sh stack-tunnel, or the adminUiAccess output's tunnel), so its URLs may
+   * be used as they are even when the Docker host is another machine.
+   */
+  readonly tunnelled: boolean;
 }
 
 /** Bad command line: exit code 2, one line. */
@@ -37,7 +43,7 @@ export class UsageError extends Error {
 }
 
 /** The one-line usage, quoted by every UsageError. */
-export const SMOKE_USAGE = "usage: npm run smoke -- --stack NAME [--public-url URL] [--admin-url URL] [--skip-convergence]";
+export const SMOKE_USAGE = "usage: npm run smoke -- --stack NAME [--public-url URL] [--admin-url URL] [--tunnelled] [--skip-convergence]";
 
 const ORIGIN = /^https?:\/\/[^/?#@\s]+\/?$/;
 
@@ -59,6 +65,7 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeOptions {
   let publicUrl: string | undefined;
   let adminUrl: string | undefined;
   let skipConvergence = false;
+  let tunnelled = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [name, inline] =
@@ -81,10 +88,15 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeOptions {
         adminUrl = origin(name, value());
         break;
       case "--skip-convergence":
+      case "--tunnelled":
         if (inline !== undefined) {
-          throw new UsageError(`--skip-convergence takes no value; ${SMOKE_USAGE}`);
+          throw new UsageError(`${name} takes no value; ${SMOKE_USAGE}`);
         }
-        skipConvergence = true;
+        if (name === "--tunnelled") {
+          tunnelled = true;
+        } else {
+          skipConvergence = true;
+        }
         break;
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}; ${SMOKE_USAGE}`);
@@ -93,7 +105,39 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeOptions {
   if (stack === undefined) {
     throw new UsageError(`--stack is required; ${SMOKE_USAGE}`);
   }
-  return { stack, publicUrl, adminUrl, skipConvergence };
+  return { stack, publicUrl, adminUrl, skipConvergence, tunnelled };
+}
+
+/** A loopback host: 127.0.0.0/8, ::1 or localhost (as URL.hostname writes them). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname.startsWith("127.") || hostname === "[::1]" || hostname === "localhost";
+}
+
+/**
+ * Refuses (UsageError) to check a stack whose Docker host is another machine through a loopback
+ * URL of its outputs, unless the listeners are tunnelled here or the URL is overridden: such a URL
+ * names the Docker host's loopback, and on this machine whatever listens on that port would be
+ * handed the virtual keys, or at the admin listener the master key.
+ */
+export function checkReachable(
+  options: SmokeOptions,
+  remoteDockerHost: string | undefined,
+  urls: { readonly public: string; readonly admin: string },
+): void {
+  if (remoteDockerHost === undefined || options.tunnelled) {
+    return;
+  }
+  const unreachable = [
+    ["public", urls.public, options.publicUrl, "--public-url"],
+    ["admin", urls.admin, options.adminUrl, "--admin-url"],
+  ].filter(([, url, override]) => override === undefined && isLoopbackHost(new URL(url as string).hostname));
+  if (unreachable.length > 0) {
+    const [listener, url, , option] = unreachable[0];
+    throw new UsageError(
+      `stack ${options.stack} runs on ${remoteDockerHost}, and its ${listener} listener (${new URL(url as string).origin}) is that host's loopback: ` +
+        `tunnel it here (scripts/ci-docker-ssh.sh stack-tunnel ${options.stack}, or the adminUiAccess output) and pass --tunnelled, or pass ${option}`,
+    );
+  }
 }
 
 /** `url` with its origin replaced by `newOrigin` (path and query kept); `url` itself without one. */

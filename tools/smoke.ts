@@ -8,8 +8,9 @@
  */
 import { LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import { OPEN_WEBUI_CONSUMER, KeyRecord } from "../lib/virtualKeys";
-import { CheckRow, parseSmokeArgs, renderTable, smokeExitCode, summary, UsageError, withOrigin } from "../lib/smoke";
+import { CheckRow, checkReachable, parseSmokeArgs, renderTable, smokeExitCode, summary, UsageError, withOrigin } from "../lib/smoke";
 import { httpChecks } from "../lib/smokeChecks";
+import { parseDockerHost } from "../lib/dockerHost";
 import { scrubSecrets } from "../lib/scrub";
 
 function output<T>(outputs: OutputMap, name: string): T {
@@ -53,6 +54,16 @@ async function convergence(stack: Stack, secrets: readonly string[]): Promise<Ch
   }
 }
 
+/** The stack's Docker host when it is another machine (an ssh:// or tcp:// dockerHost, or a VPS); undefined for the local socket. */
+async function remoteDockerHost(stack: Stack): Promise<string | undefined> {
+  const config = await stack.getAllConfig();
+  if (config["ai-gateway:vps"]?.value === "true") {
+    return "the stack's VPS";
+  }
+  const dockerHost = config["ai-gateway:dockerHost"]?.value;
+  return dockerHost !== undefined && parseDockerHost(dockerHost)?.kind !== "unix" ? dockerHost : undefined;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const options = parseSmokeArgs(argv);
   const stack = await LocalWorkspace.selectStack({ stackName: options.stack, workDir: process.cwd() });
@@ -64,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const secrets = [masterKey, ...Object.values(keys)];
   const adminUiUrl = output<string>(outputs, "adminUiUrl");
+  checkReachable(options, await remoteDockerHost(stack), { public: output<string>(outputs, "apiBaseUrl"), admin: adminUiUrl });
   const rows = await httpChecks({
     openWebuiUrl: withOrigin(output<string>(outputs, "openWebuiUrl"), options.publicUrl),
     apiBaseUrl: withOrigin(output<string>(outputs, "apiBaseUrl"), options.publicUrl),

@@ -322,6 +322,26 @@ describeWith("smoke checks against nginx and the stand-ins", [...nginxRequiremen
         }
       });
 
+      test("a stack on a remote Docker host: its loopback URLs are refused (exit 2, one line) unless tunnelled here", () => {
+        pulumi("config", "set", "ai-gateway:dockerHost", "ssh://deploy@203.0.113.10");
+        try {
+          const refused = smoke("--stack", STACK, "--skip-convergence");
+          expect(refused.code).toBe(2);
+          expect(refused.stdout).toBe("");
+          expect(refused.stderr).toMatch(
+            new RegExp(
+              `^smoke: stack ${STACK} runs on ssh://deploy@203\\.0\\.113\\.10, and its public listener .* pass --tunnelled, or pass --public-url\\n$`,
+            ),
+          );
+          // The test's nginx stands in for the tunnel's local end.
+          const tunnelled = smoke("--stack", STACK, "--tunnelled", "--skip-convergence");
+          expect(tunnelled.stdout).toContain("smoke test passed: 10 passed, 0 failed, 1 skipped");
+          expect(tunnelled.code).toBe(0);
+        } finally {
+          pulumi("config", "rm", "ai-gateway:dockerHost");
+        }
+      });
+
       test("bad usage exits 2 and an unknown stack 1, each with one line", () => {
         expect(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.smoke).toBe("ts-node -T tools/smoke.ts");
         const usage = smoke("--stack", STACK, "--public-url", "localhost:8080");

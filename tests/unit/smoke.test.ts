@@ -11,13 +11,15 @@ import {
   summary,
   UsageError,
   withOrigin,
+  checkReachable,
 } from "../../lib/smoke";
 import { keyRecord } from "../../lib/virtualKeys";
 import { BUDGETS } from "../../profiles";
 
 describe("parseSmokeArgs", () => {
   test("the stack, both URL overrides (as origins) and --skip-convergence, in either spelling", () => {
-    expect(parseSmokeArgs(["--stack", "pr-12"])).toEqual({ stack: "pr-12", skipConvergence: false });
+    expect(parseSmokeArgs(["--stack", "pr-12"])).toEqual({ stack: "pr-12", skipConvergence: false, tunnelled: false });
+    expect(parseSmokeArgs(["--tunnelled", "--stack", "pr-12"]).tunnelled).toBe(true);
     expect(
       parseSmokeArgs([
         "--public-url=http://127.0.0.1:28080/",
@@ -26,7 +28,13 @@ describe("parseSmokeArgs", () => {
         "http://localhost:14001",
         "--skip-convergence",
       ]),
-    ).toEqual({ stack: "medium", publicUrl: "http://127.0.0.1:28080", adminUrl: "http://localhost:14001", skipConvergence: true });
+    ).toEqual({
+      stack: "medium",
+      publicUrl: "http://127.0.0.1:28080",
+      adminUrl: "http://localhost:14001",
+      skipConvergence: true,
+      tunnelled: false,
+    });
     expect(parseSmokeArgs(["--stack", "org/ai-gateway/prod", "--public-url", "https://ai.example.com"]).publicUrl).toBe(
       "https://ai.example.com",
     );
@@ -40,6 +48,7 @@ describe("parseSmokeArgs", () => {
     [["--stack", "a", "--public-url", "127.0.0.1:8080"], '--public-url "127.0.0.1:8080": must be an origin'],
     [["--stack", "a", "--admin-url", "http://127.0.0.1:4001/ui"], '--admin-url "http://127.0.0.1:4001/ui": must be an origin'],
     [["--stack", "a", "--skip-convergence=yes"], "--skip-convergence takes no value"],
+    [["--stack", "a", "--tunnelled=1"], "--tunnelled takes no value"],
     [["--stack", "a", "--verbose"], 'unknown argument "--verbose"'],
   ])("%j is bad usage: %s, on one line with the usage", (argv, message) => {
     let error: unknown;
@@ -52,6 +61,41 @@ describe("parseSmokeArgs", () => {
     expect((error as Error).message).toContain(message);
     expect((error as Error).message).toContain("usage: npm run smoke -- --stack NAME");
     expect((error as Error).message).not.toContain("\n");
+  });
+});
+
+describe("checkReachable: no key is sent to this machine's loopback for a remote Docker host's", () => {
+  const urls = { public: "http://127.0.0.1:20123/api/litellm/v1", admin: "http://127.0.0.1:30123/ui" };
+  const options = parseSmokeArgs(["--stack", "pr-7"]);
+  const refusal = (run: () => void): string => {
+    try {
+      run();
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      return (e as Error).message;
+    }
+    return "accepted";
+  };
+
+  test("a local Docker host's loopback URLs are used as they are", () => {
+    expect(refusal(() => checkReachable(options, undefined, urls))).toBe("accepted");
+  });
+
+  test("a remote host's loopback public listener is refused on one line naming the stack, the host and the ways out", () => {
+    const message = refusal(() => checkReachable(options, "ssh://deploy@203.0.113.10", urls));
+    expect(message).toBe(
+      "stack pr-7 runs on ssh://deploy@203.0.113.10, and its public listener (http://127.0.0.1:20123) is that host's loopback: " +
+        "tunnel it here (scripts/ci-docker-ssh.sh stack-tunnel pr-7, or the adminUiAccess output) and pass --tunnelled, or pass --public-url",
+    );
+  });
+
+  test("a VPS's public address is fine, its loopback admin listener is not, unless tunnelled or given", () => {
+    const vps = { public: "http://203.0.113.80/api/litellm/v1", admin: "http://127.0.0.1:4001/ui" };
+    expect(refusal(() => checkReachable(options, "the stack's VPS", vps))).toContain("its admin listener (http://127.0.0.1:4001)");
+    expect(refusal(() => checkReachable(options, "the stack's VPS", vps))).toContain("or pass --admin-url");
+    expect(refusal(() => checkReachable(parseSmokeArgs(["--stack", "pr-7", "--tunnelled"]), "the stack's VPS", vps))).toBe("accepted");
+    const given = parseSmokeArgs(["--stack", "pr-7", "--admin-url", "http://127.0.0.1:14001"]);
+    expect(refusal(() => checkReachable(given, "the stack's VPS", vps))).toBe("accepted");
   });
 });
 
