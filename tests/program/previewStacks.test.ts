@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { find, ProgramRun, ROOT, runProgram, stackConfig, TYPES, withSettings } from "../helpers/program";
+import { gatewayLabel } from "../../tools/previewStackArgs";
 
 /** The slot a stack name hashes to, computed here independently of the module. */
 function slot(stack: string): number {
@@ -43,6 +44,14 @@ test("a preview stack publishes the ports derived from its name, and its URLs ca
   // Its data volumes go with it.
   const volumes = run.resources.filter((r) => r.type === TYPES.volume && r.name.endsWith("-data"));
   expect(volumes.map((v) => v.options.retainOnDelete)).toEqual([false, false]);
+  // Every container and network carries the label `down` looks for leftovers by (the data volumes
+  // have none, and a label added now would replace them: down also asks for each name in the state).
+  const [label, value] = gatewayLabel("pr-1").split("=");
+  const docker = run.resources.filter((r) => [TYPES.container, TYPES.network].includes(r.type as never));
+  expect(docker.length).toBeGreaterThan(8);
+  for (const r of docker) {
+    expect([r.name, r.inputs.labels]).toEqual([r.name, expect.arrayContaining([{ label, value }])]);
+  }
 });
 
 test("two previews get different ports, and each the same ports on every run", async () => {
