@@ -178,7 +178,13 @@ async function downStack(ws: LocalWorkspace, name: string): Promise<boolean> {
   const stack = await Stack.select(name, ws);
   await pulumiStep(`pulumi destroy of ${name}`, () => stack.destroy({ ...streamed, color: "never" }));
   await pulumiStep(`removing stack ${name}`, () => ws.removeStack(name));
-  const left = await leftovers(name, dockerHostInState(state.deployment), recorded);
+  const dockerHost = dockerHostInState(state.deployment);
+  if (dockerHost === undefined && recorded.length === 0) {
+    // Without a docker provider in its state, nothing of it was ever created in Docker.
+    say(`${name} is gone: nothing of it had been deployed.`);
+    return true;
+  }
+  const left = await leftovers(name, dockerHost, recorded);
   if (left.checked && left.lines.length === 0) {
     say(
       `${name} is gone: none of its ${recorded.length} containers, networks and volumes is left, nor anything labelled ${gatewayLabel(name)}.`,
