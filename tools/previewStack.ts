@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
-import { DEFAULT_PREVIEW_TTL } from "../lib/previewStacks";
+import { DEFAULT_PREVIEW_TTL, durationMs } from "../lib/previewStacks";
 import {
   creationTags,
   DockerObject,
@@ -99,7 +99,9 @@ async function up(command: Extract<PreviewCommand, { kind: "up" }>): Promise<num
   }
   const ttl = (await ws.getAllConfig(name))[`${PROJECT}:previewTtl`]?.value ?? DEFAULT_PREVIEW_TTL;
   // The program refuses a bad previewTtl with one line; the tag then keeps its last good value.
-  await ws.setTag(name, PREVIEW_TAGS.ttl, ttl);
+  if (durationMs(ttl) !== undefined) {
+    await ws.setTag(name, PREVIEW_TAGS.ttl, ttl);
+  }
   const stack = await Stack.select(name, ws);
   await pulumiStep(`pulumi up of ${name}`, () => stack.up({ ...streamed, color: "never" }));
   const outputs = await stack.outputs();
