@@ -55,4 +55,7 @@ scripts/python-packages.sh >/dev/null
 # Debian's real cloud-init (trixie's and sid's): tests validate the VPS user data with its schema.
 scripts/cloud-init-packages.sh >/dev/null
 
+# actionlint from its Go module (cached): the tests lint .github/workflows with it and shellcheck.
+scripts/actionlint.sh >/dev/null
+
 npm test

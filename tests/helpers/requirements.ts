@@ -85,6 +85,11 @@ export const requirements = {
     hint: "apt-get install shellcheck",
   }),
   sshKeygen: (): Requirement => ({ name: "ssh-keygen", met: fs.existsSync("/usr/bin/ssh-keygen"), hint: "apt-get install openssh-client" }),
+  actionlint: (): Requirement => ({
+    name: "actionlint (built from its Go module)",
+    met: actionlintBinary() !== undefined,
+    hint: "run `scripts/actionlint.sh` (needs Go; scripts/test-all.sh runs it)",
+  }),
   litellmVenv: (): Requirement => ({
     name: "real LiteLLM 1.110.1 in a venv",
     met: litellmVenv() !== undefined,
@@ -95,6 +100,24 @@ export const requirements = {
 /** The cache directory the install scripts share (scripts/python-packages.sh, scripts/cloud-init-packages.sh). */
 function aiGatewayCache(): string {
   return process.env.AI_GATEWAY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "ai-gateway");
+}
+
+/**
+ * The actionlint binary scripts/actionlint.sh built: its cache folder for the script's
+ * ACTIONLINT_VERSION (any Go version), with the `.complete` marker. Undefined until built.
+ */
+export function actionlintBinary(): string | undefined {
+  const script = fs.readFileSync(path.join(ROOT, "scripts", "actionlint.sh"), "utf8");
+  const version = /^ACTIONLINT_VERSION=(\S+)$/m.exec(script)?.[1];
+  const dir = path.join(aiGatewayCache(), "actionlint");
+  if (!version || !fs.existsSync(dir)) {
+    return undefined;
+  }
+  const built = fs
+    .readdirSync(dir)
+    .filter((name) => name.startsWith(`${version}-`) && fs.existsSync(path.join(dir, name, ".complete")))
+    .sort();
+  return built.length > 0 ? path.join(dir, built[built.length - 1], "actionlint") : undefined;
 }
 
 /** A real cloud-init from Debian, unpacked by scripts/cloud-init-packages.sh. */
