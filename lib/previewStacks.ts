@@ -181,7 +181,9 @@ export function withPreviewSettings<T extends PreviewSettingsInput>(
       throw new SettingError(
         key,
         shown(port),
-        `is a port of permanent stack ${owner.stack} (${owner.file}) on the same Docker host; unset ${key} on this ephemeral stack to get one derived from its name`,
+        `is a port of permanent stack ${owner.stack} (${owner.file}) on the same Docker host; ${
+          key === "httpsPort" ? "choose another httpsPort" : `unset ${key} on this ephemeral stack to get one derived from its name`
+        }`,
       );
     }
   }
