@@ -151,8 +151,8 @@ describe("withPreviewSettings", () => {
     expect(refusal(() => withPreviewSettings({ ephemeral: true, adminPort: 4001 }, context("pr-1")))).toMatch(
       /^Invalid ai-gateway setting adminPort = 4001: is a port of permanent stack medium \(Pulumi\.medium\.yaml\)/,
     );
-    expect(refusal(() => withPreviewSettings({ ephemeral: true, tls: true }, context("pr-1", [file("secure", { tls: true })])))).toMatch(
-      /^Invalid ai-gateway setting httpsPort = 443: is a port of permanent stack secure/,
+    expect(refusal(() => withPreviewSettings({ ephemeral: true, tls: true }, context("pr-1", [file("secure", { tls: true })])))).toBe(
+      "Invalid ai-gateway setting httpsPort = 443: is a port of permanent stack secure (Pulumi.secure.yaml) on the same Docker host; choose another httpsPort",
     );
   });
 
