@@ -48,8 +48,18 @@ const streamed = { onOutput: (out: string) => process.stdout.write(out), onError
 /** A failure already explained on stderr: the tool exits 1. */
 class StepFailed extends Error {}
 
+/**
+ * The project directory as an Automation API workspace. A preview stack made by another CI job has
+ * no Pulumi.<name>.yaml here: the CLI is told to take its secrets provider (passphrase salt, KMS
+ * key) from the stack's state, where it would otherwise mint an unrelated one (pulumi 3.274.1
+ * secrets/passphrase/manager.go, pulumi/pulumi#16412). An explicit setting in the environment wins.
+ */
 async function workspace(secretsProvider?: string): Promise<LocalWorkspace> {
-  return LocalWorkspace.create({ workDir: process.cwd(), ...(secretsProvider !== undefined ? { secretsProvider } : {}) });
+  return LocalWorkspace.create({
+    workDir: process.cwd(),
+    ...(secretsProvider !== undefined ? { secretsProvider } : {}),
+    envVars: { PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: process.env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER ?? "true" },
+  });
 }
 
 /** The backend's stack names, without an organization/project prefix. */

@@ -114,6 +114,9 @@ describeE2E("preview stacks beside a permanent one", () => {
 
   test("up again from a checkout without the stack file (another CI job) changes nothing", async () => {
     const before = { pr2: await fingerprint("pr-2"), small: await fingerprint("small") };
+    const saltLine = (text: string) => /^encryptionsalt: .+$/m.exec(text)?.[0];
+    const saltBefore = saltLine(fs.readFileSync(path.join(workspace.dir, "Pulumi.pr-2.yaml"), "utf8"));
+    expect(saltBefore).toBeDefined();
     fs.rmSync(path.join(workspace.dir, "Pulumi.pr-2.yaml"));
     const createdBefore = (await tags("pr-2"))["ai-gateway:created"];
     await tool(["up", "pr-2", ...imageSettings]);
@@ -121,6 +124,8 @@ describeE2E("preview stacks beside a permanent one", () => {
     expect(await fingerprint("small")).toEqual(before.small);
     expect((await tags("pr-2"))["ai-gateway:created"]).toBe(createdBefore);
     await workspace.stack("pr-2").expectNoChanges();
+    // The rewritten stack file has the passphrase salt of the state, not a new one.
+    expect(saltLine(fs.readFileSync(path.join(workspace.dir, "Pulumi.pr-2.yaml"), "utf8"))).toBe(saltBefore);
   });
 
   test("a preview whose fixed port is the permanent stack's is refused by the real CLI with one line, and down removes the failed preview", async () => {
