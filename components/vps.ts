@@ -2,7 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { DOCKER_LOG_ROTATION, renderCloudInit } from "../lib/cloudInit";
-import { firewallRules } from "../lib/firewall";
+import { firewallRules, SSH_FROM_ANYWHERE_LABEL } from "../lib/firewall";
 import { monthlyPrice } from "../lib/hetzner";
 import { HCLOUD_DEFAULT_ENDPOINT, HcloudApiAccess } from "../lib/hcloudServerPower";
 import { ed25519HostKey } from "../lib/sshHostKeyPair";
@@ -125,7 +125,7 @@ export class Vps extends pulumi.ComponentResource {
           publicAllowedCidrs: settings.publicAllowedCidrs,
           publicPorts: args.publicPorts ?? [],
         }),
-        labels,
+        labels: settings.sshFromAnywhere ? { ...labels, [SSH_FROM_ANYWHERE_LABEL]: "true" } : labels,
       },
       { parent: this },
     );

@@ -21,6 +21,14 @@ import { isIpv4 } from "./validation";
 /** The config key that opens SSH to the whole internet; named in messages. */
 export const SSH_FROM_ANYWHERE_KEY = "vpsSshFromAnywhere";
 
+/**
+ * The firewall label (value "true") that says SSH is open to the whole internet on purpose, so the
+ * policy pack's firewall-ssh-not-open accepts the rule. A label, because the policy sees the
+ * firewall's inputs and nothing of the stack's settings, and Hetzner updates a firewall's labels
+ * in place. Set only with SSH_FROM_ANYWHERE_KEY, so other stacks' firewalls do not change.
+ */
+export const SSH_FROM_ANYWHERE_LABEL = "ai-gateway.ssh-from-anywhere";
+
 /** Every IPv4 and every IPv6 address. */
 export const EVERYWHERE: readonly string[] = ["0.0.0.0/0", "::/0"];
 

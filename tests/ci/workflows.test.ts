@@ -290,6 +290,27 @@ describe("the workflows' rules", () => {
     }
   });
 
+  test("every step that runs the policy pack passes its config file, checked by policy:check-config earlier in the job", () => {
+    let packSteps = 0;
+    for (const [file, id, job] of allJobs()) {
+      const check = job.steps.findIndex((s) => (s.run ?? "").includes("npm run policy:check-config -- policy/config.json"));
+      job.steps.forEach((step, index) => {
+        if (step.with?.policyPacks === undefined) {
+          return;
+        }
+        packSteps++;
+        const where = `${file}:${id}:${step.name}`;
+        expect({ where, config: step.with.policyPackConfigs, checkedBefore: check >= 0 && check < index }).toEqual({
+          where,
+          config: "policy/config.json",
+          checkedBefore: true,
+        });
+      });
+    }
+    expect(packSteps).toBe(3);
+    expect(fs.existsSync(path.join(ROOT, "policy", "config.json"))).toBe(true);
+  });
+
   test("the drift check is a preview-only refresh that expects no changes; the sweep runs", () => {
     const { drift, sweep } = workflow("scheduled.yml").jobs;
     expect(drift.steps.map((s) => s.run ?? "").join("\n")).toMatch(/pulumi refresh --preview-only --expect-no-changes --suppress-outputs/);
