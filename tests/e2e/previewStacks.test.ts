@@ -6,12 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { ROOT } from "../helpers/program";
 import { derivedPorts, permanentStacks, StackFile, stackOfFile } from "../../lib/previewStacks";
 import { docker, inspect, Stack, Workspace } from "./harness";
 import { allHealthy, fingerprint, IMAGES, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys } from "./gateway";
 import { describeE2E } from "./requirements";
 
 const PREVIEWS = ["pr-1", "pr-2", "pr-3"] as const;
+/** The policy pack as tests/e2e/policy.test.ts starts it (policy/analyzer.sh), and CI's enforcement config. */
+const PACK = path.join(ROOT, "policy", "analyzer.sh");
+const PACK_CONFIG = path.join(ROOT, "policy", "config.json");
 
 /** Every Docker object whose name is a stack's (its prefix and a dash), by kind. */
 async function dockerNamesOf(stackName: string): Promise<string[]> {
@@ -108,7 +112,12 @@ describeE2E("preview stacks beside a permanent one", () => {
       expect([name, checks.withKey, checks.wrongKey]).toEqual([name, { agents: 200, "open-webui": 200 }, 401]);
       // Each nginx reaches its own Open WebUI.
       expect(checks.openWebui.body).toContain((await inspect(names(name).container("open-webui"))).Config.Hostname);
-      await workspace.stack(name).expectNoChanges();
+      // Converged, and passing every policy of the pack that CI runs with every preview.
+      const preview = await workspace
+        .stack(name)
+        .preview(["--expect-no-changes", "--policy-pack", PACK, "--policy-pack-config", PACK_CONFIG]);
+      expect(preview.stdout).toContain("ai-gateway@v");
+      expect([name, preview.stdout.match(/\[(mandatory|advisory)\].*/g)]).toEqual([name, null]);
     }
   });
 
