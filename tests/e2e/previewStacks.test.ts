@@ -178,7 +178,7 @@ describeE2E("preview stacks beside a permanent one", () => {
     expect(await fingerprint("small")).toEqual(before.small);
   });
 
-  test("sweep: within its TTL pr-2 is kept; --older-than catches it and never small", async () => {
+  test("sweep: within its TTL pr-2 is kept; --older-than catches it (its stack file missing, as in CI) and never small", async () => {
     const before = await fingerprint("small");
     const dry = await tool(["sweep", "--dry-run"]);
     expect(dry.stdout).toMatch(/^ {2}kept +pr-2 /m);
@@ -190,6 +190,8 @@ describeE2E("preview stacks beside a permanent one", () => {
     expect(older.stdout).toMatch(/^ {2}would go +pr-2 /m);
     expect(await stackList()).toContain("pr-2");
 
+    // As the scheduled job runs it: a checkout without the preview's stack file.
+    fs.rmSync(path.join(workspace.dir, "Pulumi.pr-2.yaml"));
     const swept = await tool(["sweep", "--older-than", "1m"]);
     expect(swept.stdout).toMatch(/^preview stacks: 1 expired, 0 kept, 0 skipped$/m);
     expect(swept.stdout).toContain("pr-2 is gone");
