@@ -33,6 +33,8 @@ export const adminUiUrl = gateway.adminUiUrl;
 export const adminUiAccess = gateway.adminUiAccess;
 export const openWebuiApiKey = gateway.openWebuiApiKey;
 export const apiKeys = gateway.apiKeys;
+/** Each virtual key's alias, models, budget and limits by consumer name (plain; what `npm run smoke` checks). */
+export const declaredKeys = gateway.declaredKeys;
 export const apiForAgents = gateway.apiForAgents;
 export const continueConfig = gateway.continueConfig;
 export const litellmMasterKey = gateway.masterKey;

@@ -13,7 +13,7 @@ import { SettingError, shown } from "../lib/errors";
 import { isLoopback } from "../lib/proxySettings";
 import { resolveVpsSettings, VPS_GATEWAY_DEFAULTS, VpsSettings, VpsSettingsInput } from "../lib/vpsSettings";
 import { Vps } from "./vps";
-import { suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
+import { KeyRecord, suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
 import { apiForAgents, renderContinueConfig } from "../lib/continueConfig";
 import { BUDGETS, BudgetProfile, PROFILES, ResourceProfile, totalMemoryMb } from "../profiles";
 import { Litellm } from "./litellm";
@@ -227,6 +227,12 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly openWebuiApiKey: pulumi.Output<string>;
   /** Every other consumer's virtual key by name (secret). */
   public readonly apiKeys: pulumi.Output<Record<string, string>>;
+  /**
+   * Each virtual key's alias, models, budget, budget period and limits as LiteLLM should hold them,
+   * by consumer name (Open WebUI's included; plain: no key value). The smoke test compares them
+   * with LiteLLM's /key/info.
+   */
+  public readonly declaredKeys: pulumi.Output<Record<string, KeyRecord>>;
   /** Base URL, key and a working curl for agents (secret: it holds a key); undefined without apiKeys. */
   public readonly apiForAgents: pulumi.Output<{ baseUrl: string; apiKey: string; exampleCurl: string }> | undefined;
   /** A Continue.dev config.yaml for continueModels (secret: it holds a key); undefined without continueModels. */
@@ -443,6 +449,7 @@ export class Gateway extends pulumi.ComponentResource {
     this.adminUiAccess = placed.apply(adminUiAccess);
     this.openWebuiApiKey = this.keys.openWebuiKey;
     this.apiKeys = this.keys.consumerKeys;
+    this.declaredKeys = this.keys.declaredKeys;
     const agentKey = settings.continueKey;
     const exampleModel = settings.continueModels[0] ?? settings.models[0]?.name ?? "gpt-4o";
     this.apiForAgents = agentKey
@@ -478,6 +485,7 @@ export class Gateway extends pulumi.ComponentResource {
       adminUiUrl: this.adminUiUrl,
       adminUiAccess: this.adminUiAccess,
       effectiveProfile: this.effectiveProfile,
+      declaredKeys: this.declaredKeys,
     });
   }
 }

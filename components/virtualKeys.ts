@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { GENERATED_KEY_LENGTH } from "../lib/constants";
 import { runtimeFile } from "../lib/runtimeFiles";
-import { KeyConsumer, keyRecord, OPEN_WEBUI_CONSUMER, suppliedKeyValues } from "../lib/virtualKeys";
+import { KeyConsumer, KeyRecord, keyRecord, OPEN_WEBUI_CONSUMER, suppliedKeyValues } from "../lib/virtualKeys";
 import { BudgetProfile } from "../profiles";
 import { DockerEndpointArgs } from "./dockerEndpoint";
 import { DeclaredKey, KeyRegistration } from "./keyRegistration";
@@ -37,6 +37,11 @@ export class VirtualKeys extends pulumi.ComponentResource {
   public readonly openWebuiKey: pulumi.Output<string>;
   /** Every other consumer's key by name (secret). */
   public readonly consumerKeys: pulumi.Output<Record<string, string>>;
+  /**
+   * What each key should be in LiteLLM (alias, models, budget, period, limits) by consumer name,
+   * Open WebUI's included: the records the registration sends, without the key values (plain).
+   */
+  public readonly declaredKeys: pulumi.Output<Record<string, KeyRecord>>;
   public readonly registration: KeyRegistration;
 
   constructor(name: string, args: VirtualKeysArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -54,12 +59,12 @@ export class VirtualKeys extends pulumi.ComponentResource {
       );
     }
 
-    const declared: pulumi.Output<DeclaredKey[]> = pulumi.all(consumers.map((c) => values[c.name])).apply((keys) =>
-      consumers.map((consumer, i) => ({
-        ...keyRecord(`${args.namePrefix}-${consumer.name}`, consumer, args.budget),
-        key: keys[i],
-      })),
+    const records: Record<string, KeyRecord> = Object.fromEntries(
+      consumers.map((consumer) => [consumer.name, keyRecord(`${args.namePrefix}-${consumer.name}`, consumer, args.budget)]),
     );
+    const declared: pulumi.Output<DeclaredKey[]> = pulumi
+      .all(consumers.map((c) => values[c.name]))
+      .apply((keys) => consumers.map((consumer, i) => ({ ...records[consumer.name], key: keys[i] })));
 
     this.registration = new KeyRegistration(
       `${name}-registration`,
@@ -77,6 +82,7 @@ export class VirtualKeys extends pulumi.ComponentResource {
     );
 
     this.openWebuiKey = values[OPEN_WEBUI_CONSUMER];
+    this.declaredKeys = pulumi.output(records);
     this.consumerKeys = pulumi.secret(
       pulumi.all(Object.fromEntries(consumers.filter((c) => c.name !== OPEN_WEBUI_CONSUMER).map((c) => [c.name, values[c.name]]))),
     );

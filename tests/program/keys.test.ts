@@ -74,6 +74,29 @@ describe("declared consumers", () => {
     ]);
   });
 
+  test("declaredKeys: the records the registration sends, by consumer, without key values, and not a secret", () => {
+    const o = run.outputs as any;
+    const registration = run.resources.find((r) => r.type === TYPES.keyRegistration)!;
+    const sent = Object.fromEntries(
+      (registration.inputs.keys as any[]).map(({ key: _key, ...record }) => [record.alias.replace("ai-gateway-medium-", ""), record]),
+    );
+    expect(Object.keys(o.declaredKeys)).toEqual(["open-webui", "ci-agent", "ide", "scripts"]);
+    expect(o.declaredKeys).toEqual(sent);
+    expect(o.declaredKeys["ci-agent"]).toEqual({
+      alias: "ai-gateway-medium-ci-agent",
+      models: ["claude-sonnet-4-5", "gpt-4o"],
+      max_budget: 5,
+      budget_duration: "7d",
+      rpm_limit: 60,
+      tpm_limit: 100000,
+    });
+    expect(run.secretOutputs.has("declaredKeys")).toBe(false);
+    const json = JSON.stringify(o.declaredKeys);
+    for (const key of [o.openWebuiApiKey, ...Object.values(o.apiKeys as Record<string, string>), o.litellmMasterKey]) {
+      expect(json).not.toContain(key);
+    }
+  });
+
   test("a supplied value replaces generation; generated values come from one RandomPassword per consumer", () => {
     const passwords = run.resources.filter((r) => r.type === TYPES.password).map((r) => r.name);
     expect(passwords).not.toContain("ai-gateway-keys-open-webui");
