@@ -1,8 +1,8 @@
 /**
  * Preview stacks for real: `npm run preview-stack` (tools/previewStack.ts, the Automation API
  * driving the real CLI) brings up pr-1 and pr-2 from Pulumi.preview.yaml beside the permanent
- * stack small on one engine, each on the ports derived from its name; `down` and `sweep` remove
- * previews and leave nothing of them in Docker, and never touch small.
+ * stack small on one engine, each on the ports derived from its name, and `smoke` passes on one;
+ * `down` and `sweep` remove previews and leave nothing of them in Docker, and never touch small.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -135,6 +135,17 @@ describeE2E("preview stacks beside a permanent one", () => {
     await workspace.stack("pr-2").expectNoChanges();
     // The rewritten stack file has the passphrase salt of the state, not a new one.
     expect(saltLine(fs.readFileSync(path.join(workspace.dir, "Pulumi.pr-2.yaml"), "utf8"))).toBe(saltBefore);
+  });
+
+  test("preview-stack smoke pr-2: npm run smoke -- --stack pr-2 passes every check, and prints no secret", async () => {
+    const result = await tool(["smoke", "pr-2"]);
+    expect(result.stdout).toMatch(/^API accepts key agents +PASS +200/m);
+    expect(result.stdout).toMatch(/^pulumi preview --expect-no-changes +PASS +no changes$/m);
+    expect(result.stdout).toMatch(/smoke test passed: \d+ passed, 0 failed, 0 skipped/);
+    const outputs = await workspace.stack("pr-2").outputs();
+    for (const secret of [outputs.litellmMasterKey, ...Object.values(virtualKeys(outputs))]) {
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
   });
 
   test("a preview whose fixed port is the permanent stack's is refused by the real CLI with one line, and down removes the failed preview", async () => {
