@@ -1,9 +1,31 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Gateway } from "./components";
 import { argsFromConfig } from "./lib/config";
+import { StackFile, stackOfFile, withPreviewSettings } from "./lib/previewStacks";
+
+/**
+ * The stack files beside Pulumi.yaml: an ephemeral stack keeps its ports off the permanent stacks
+ * they describe. The CLI runs the program in the project directory (`main` is in it), and the
+ * tests run it in the checkout, so the working directory is that directory in both.
+ */
+function stackFiles(): StackFile[] {
+  const dir = process.cwd();
+  return fs
+    .readdirSync(dir)
+    .filter((file) => stackOfFile(file) !== undefined)
+    .map((file) => ({ file, text: fs.readFileSync(path.join(dir, file), "utf8") }));
+}
 
 // Reads and validates the stack's config before anything is registered: a bad value stops here.
-const gateway = new Gateway("ai-gateway", argsFromConfig(pulumi.getProject(), pulumi.runtime.allConfig(), process.env));
+const project = pulumi.getProject();
+const args = withPreviewSettings(argsFromConfig(project, pulumi.runtime.allConfig(), process.env), {
+  stack: pulumi.getStack(),
+  project,
+  stackFiles: stackFiles(),
+});
+const gateway = new Gateway("ai-gateway", args);
 
 export const openWebuiUrl = gateway.openWebuiUrl;
 export const apiBaseUrl = gateway.apiBaseUrl;

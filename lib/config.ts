@@ -19,6 +19,11 @@ export interface GatewayArgsFromConfig extends SettingsInput, VpsSettingsInput {
   readonly dockerTlsCa?: pulumi.Output<string>;
   readonly dockerTlsCert?: pulumi.Output<string>;
   readonly dockerTlsKey?: pulumi.Output<string>;
+  /**
+   * How long an ephemeral (preview) stack lives before `npm run preview-stack -- sweep` destroys
+   * it, e.g. `12h` (lib/previewStacks.ts). Not a Gateway setting: index.ts checks it and leaves it out.
+   */
+  readonly previewTtl?: string;
 }
 
 /** How each stack setting is written in `Pulumi.<stack>.yaml`. */
@@ -84,6 +89,7 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   vpsBackups: { kind: "boolean" },
   vpsDeployUser: { kind: "string" },
   vpsProtection: { kind: "boolean" },
+  previewTtl: { kind: "string" },
 };
 
 function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {

@@ -75,6 +75,18 @@ export async function servicesOf(stack: string): Promise<Service[]> {
   return SERVICES.filter((service) => !OPTIONAL_SERVICES.includes(service) || present.has(service));
 }
 
+/** Each container's id and start time, and the backend network's id: unchanged means not re-created and not restarted. */
+export async function fingerprint(stackName: string): Promise<Record<string, string>> {
+  const n = names(stackName);
+  const result: Record<string, string> = {};
+  for (const service of await servicesOf(stackName)) {
+    const info = await inspect(n.container(service));
+    result[service] = `${info.Id} ${info.State.StartedAt}`;
+  }
+  result.network = (await docker(["network", "inspect", n.network, "--format", "{{.Id}}"])).stdout.trim();
+  return result;
+}
+
 /** Waits until every container of the stack reports healthy (they already did once `up` returned). */
 export async function allHealthy(stack: string): Promise<Partial<Record<Service, string>>> {
   const n = names(stack);

@@ -26,11 +26,12 @@ const PROJECT_FILES = [
   "Pulumi.small.yaml",
   "Pulumi.medium.yaml",
   "Pulumi.large.yaml",
+  "Pulumi.preview.yaml",
   "index.ts",
   "package.json",
   "tsconfig.json",
 ];
-const PROJECT_DIRS = ["components", "lib", "profiles", "runtime"];
+const PROJECT_DIRS = ["components", "lib", "profiles", "runtime", "tools"];
 
 /** The toolchain's environment (PATH, PULUMI_HOME and the no-download settings), read from the file the toolchain script writes. */
 export function toolchainEnv(): Record<string, string> {
@@ -196,6 +197,32 @@ export class Workspace {
         }
       });
     });
+  }
+
+  /**
+   * `npm run --silent <script> -- <args>` in the copy, with the workspace's backend, passphrase and
+   * toolchain (the project's own commands, e.g. preview-stack). Fails on a non-zero exit unless
+   * `allowFailure`.
+   */
+  async npm(script: string, args: readonly string[], options: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
+    const full = ["run", "--silent", script, "--", ...args];
+    let result: CliResult;
+    try {
+      const { stdout, stderr } = await execFileAsync("npm", full, {
+        cwd: this.dir,
+        env: this.env,
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: options.timeoutMs ?? 20 * 60_000,
+      });
+      result = { stdout, stderr, code: 0 };
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string; code?: number | string };
+      result = { stdout: err.stdout ?? "", stderr: err.stderr ?? String(e), code: typeof err.code === "number" ? err.code : 1 };
+    }
+    if (result.code !== 0 && !options.allowFailure) {
+      throw new CliError(["npm", ...full], result);
+    }
+    return result;
   }
 
   stack(name: string): Stack {

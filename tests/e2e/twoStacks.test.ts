@@ -4,20 +4,8 @@
  * small's images are pinned by digest, so its no-op previews also show that such pins converge.
  */
 import { docker, inspect, Stack, Workspace } from "./harness";
-import { allHealthy, names, publicChecks, removeLeftovers, servicesOf, useLocalImages, virtualKeys } from "./gateway";
+import { allHealthy, fingerprint, names, publicChecks, removeLeftovers, useLocalImages, virtualKeys } from "./gateway";
 import { describeE2E } from "./requirements";
-
-/** Each container's id and start time: unchanged means not re-created and not restarted. */
-async function fingerprint(stackName: string): Promise<Record<string, string>> {
-  const n = names(stackName);
-  const result: Record<string, string> = {};
-  for (const service of await servicesOf(stackName)) {
-    const info = await inspect(n.container(service));
-    result[service] = `${info.Id} ${info.State.StartedAt}`;
-  }
-  result.network = (await docker(["network", "inspect", n.network, "--format", "{{.Id}}"])).stdout.trim();
-  return result;
-}
 
 describeE2E("two stacks on one engine", () => {
   const workspace = new Workspace("two-stacks");

@@ -49,6 +49,16 @@ const STACKS: [string, () => Promise<ProgramRun>][] = [
       }),
   ],
   ["small, ephemeral", () => run("small", { ephemeral: "true" })],
+  [
+    "a preview stack (Pulumi.preview.yaml as pr-1: ports derived from its name)",
+    async () => {
+      const result = await runProgram({ stack: "pr-1", config: stackConfig("preview") });
+      if (result.error) {
+        throw result.error;
+      }
+      return result;
+    },
+  ],
   ["small, previewed (unknown outputs)", () => run("small", {}, true)],
 ];
 

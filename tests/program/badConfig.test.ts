@@ -184,6 +184,23 @@ const rows: Row[] = [
   ["latest Open WebUI", { openWebuiImage: "ghcr.io/open-webui/open-webui:latest" }, /openWebuiImage = .*"latest" is a rolling tag/],
   ["misspelt setting", { profle: "small" }, /profle = "small": is not a setting of ai-gateway; known settings: .*\bprofile\b/],
   ["non-boolean ephemeral", { ephemeral: "yes" }, /ephemeral = "yes": must be true or false/],
+  [
+    "an ephemeral stack on a permanent stack's port",
+    { ephemeral: "true", httpPort: "8081" },
+    /^Invalid ai-gateway setting httpPort = 8081: is a port of permanent stack small \(Pulumi\.small\.yaml\) on the same Docker host; unset httpPort on this ephemeral stack to get one derived from its name$/,
+  ],
+  [
+    "an ephemeral stack's admin port on a permanent stack's",
+    { ephemeral: "true", adminPort: "4003" },
+    /adminPort = 4003: is a port of permanent stack large \(Pulumi\.large\.yaml\)/,
+  ],
+  [
+    "a preview TTL that is not a positive duration",
+    { ephemeral: "true", previewTtl: "0h" },
+    /previewTtl = "0h": must be a positive whole number of minutes, hours or days: <n>m, <n>h or <n>d, e.g. 90m, 12h, 3d$/,
+  ],
+  ["a preview TTL without a unit", { ephemeral: "true", previewTtl: "24" }, /previewTtl = "24": must be a positive whole number/],
+  ["a preview TTL on a permanent stack", { previewTtl: "12h" }, /previewTtl = "12h": only applies to an ephemeral stack/],
   ["non-boolean openWebuiEgress", { openWebuiEgress: "1" }, /openWebuiEgress = "1": must be true or false/],
   [
     "model without a model string",

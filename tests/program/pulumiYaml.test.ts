@@ -11,7 +11,6 @@ const declared: Record<string, any> = parse(fs.readFileSync(path.join(ROOT, "Pul
 const codeDefaults: Record<string, unknown> = {
   profile: DEFAULTS.profile,
   budget: DEFAULTS.budget,
-  adminPort: DEFAULTS.adminPort,
   dockerSshOpts: DEFAULTS.dockerSshOpts,
   litellmImage: DEFAULTS.images.litellm,
   openWebuiImage: DEFAULTS.images.openWebui,
@@ -43,12 +42,13 @@ test("every declared key has a default: the CLI refuses to run a stack that lack
   }
 });
 
-test("the only undeclared settings are objects (which Pulumi.yaml cannot type), optional ones without a default, and those whose default depends on another setting", () => {
+test("the only undeclared settings are objects (which Pulumi.yaml cannot type), optional ones without a default, those whose default depends on another setting, and those only ephemeral stacks may set", () => {
   expect(
     Object.keys(SETTINGS)
       .filter((k) => !(k in declared))
       .sort(),
   ).toEqual([
+    "adminPort",
     "apiKeyValues",
     "apiKeys",
     "apiRateLimitPerMinute",
@@ -64,6 +64,7 @@ test("the only undeclared settings are objects (which Pulumi.yaml cannot type), 
     "httpPort",
     "masterKey",
     "models",
+    "previewTtl",
     "providerApiKeys",
     "publicUrl",
     "tlsCertificate",

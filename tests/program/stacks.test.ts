@@ -564,7 +564,8 @@ test("stacks on one Docker host share no container, volume or network name and n
 });
 
 test("an ephemeral stack's volumes are deleted with it", async () => {
-  const run = await runProgram({ config: { ...stackConfig("medium"), "ai-gateway:ephemeral": "true" } });
+  // As stack medium: under another name its fixed ports would be the permanent medium's (Pulumi.medium.yaml), which is refused.
+  const run = await runProgram({ stack: "medium", config: { ...stackConfig("medium"), "ai-gateway:ephemeral": "true" } });
   expect(run.error).toBeUndefined();
   const volumes = run.resources.filter((r) => r.type === TYPES.volume && r.name.endsWith("-data"));
   expect(volumes).toHaveLength(2);
