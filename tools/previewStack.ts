@@ -113,7 +113,8 @@ async function up(command: Extract<PreviewCommand, { kind: "up" }>): Promise<num
     await ws.setTag(name, PREVIEW_TAGS.ttl, ttl);
   }
   const stack = await Stack.select(name, ws);
-  await pulumiStep(`pulumi up of ${name}`, () => stack.up({ ...streamed, color: "never" }));
+  const policies = { policyPacks: [...command.policyPacks], policyPackConfigs: [...command.policyPackConfigs] };
+  await pulumiStep(`pulumi up of ${name}`, () => stack.up({ ...streamed, ...policies, color: "never" }));
   const outputs = await stack.outputs();
   const plain = (key: string) => (outputs[key] && !outputs[key].secret ? String(outputs[key].value) : "(not exported)");
   say(`\n${name} is up (ttl ${ttl}; created ${(await ws.listTags(name))[PREVIEW_TAGS.created] ?? "?"}):`);

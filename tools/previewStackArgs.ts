@@ -15,7 +15,8 @@ export const PREVIEW_TAGS = {
 /** How the tool is used, printed with --help and after a usage error's line. */
 export const USAGE = [
   "usage: npm run preview-stack -- <command>",
-  "  up NAME [--set key=value]... [--secrets-provider URL]   create NAME from Pulumi.preview.yaml if missing, apply the --set values, pulumi up",
+  "  up NAME [--set key=value]... [--secrets-provider URL] [--policy-pack DIR]... [--policy-pack-config FILE]...",
+  "                                                          create NAME from Pulumi.preview.yaml if missing, apply the --set values, pulumi up (with the policy packs)",
   "  smoke NAME [smoke options]                              npm run smoke -- --stack NAME [smoke options]",
   "  down NAME                                               destroy and remove a preview stack",
   "  sweep [--older-than DURATION] [--dry-run]               down every preview stack older than its TTL (or DURATION)",
@@ -39,6 +40,9 @@ export type PreviewCommand =
       readonly settings: readonly (readonly [string, string])[];
       /** The secrets provider of a stack created now (`pulumi stack init --secrets-provider`). */
       readonly secretsProvider?: string;
+      /** Policy packs the `up` runs (`pulumi up --policy-pack`), e.g. policy/, and their config files. */
+      readonly policyPacks: readonly string[];
+      readonly policyPackConfigs: readonly string[];
     }
   | { readonly kind: "smoke"; readonly name: string; readonly smokeArgs: readonly string[] }
   | { readonly kind: "down"; readonly name: string }
@@ -103,18 +107,35 @@ export function parseCommand(argv: readonly string[]): PreviewCommand {
       const name = stackName(rest[0]);
       const settings: [string, string][] = [];
       let secretsProvider: string | undefined;
+      const policyPacks: string[] = [];
+      const policyPackConfigs: string[] = [];
       for (let i = 1; i < rest.length; i += 2) {
+        const value = rest[i + 1];
         if (rest[i] === "--set") {
-          settings.push(setting(rest[i + 1]));
-        } else if (rest[i] === "--secrets-provider" && rest[i + 1] !== undefined) {
-          secretsProvider = rest[i + 1];
+          settings.push(setting(value));
+        } else if (rest[i] === "--secrets-provider" && value !== undefined) {
+          secretsProvider = value;
+        } else if (rest[i] === "--policy-pack" && value !== undefined) {
+          policyPacks.push(value);
+        } else if (rest[i] === "--policy-pack-config" && value !== undefined) {
+          policyPackConfigs.push(value);
         } else {
           throw new UsageError(
-            `preview-stack: up: unknown argument ${JSON.stringify(rest[i])}; allowed: --set key=value, --secrets-provider URL`,
+            `preview-stack: up: unknown argument ${JSON.stringify(rest[i])}; allowed: --set key=value, --secrets-provider URL, --policy-pack DIR, --policy-pack-config FILE`,
           );
         }
       }
-      return { kind: "up", name, settings, ...(secretsProvider !== undefined ? { secretsProvider } : {}) };
+      if (policyPackConfigs.length > policyPacks.length) {
+        throw new UsageError("preview-stack: up: --policy-pack-config needs a --policy-pack for each config file");
+      }
+      return {
+        kind: "up",
+        name,
+        settings,
+        ...(secretsProvider !== undefined ? { secretsProvider } : {}),
+        policyPacks,
+        policyPackConfigs,
+      };
     }
     case "smoke":
       return { kind: "smoke", name: stackName(rest[0]), smokeArgs: rest.slice(1) };

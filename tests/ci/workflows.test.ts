@@ -308,6 +308,11 @@ describe("the workflows' rules", () => {
       });
     }
     expect(packSteps).toBe(3);
+    // The preview stack's up (through the Automation API) runs the pack as well, after the check.
+    const previewStack = workflow("pull-request.yml").jobs["preview-stack"].steps;
+    const up = previewStack.findIndex((s) => /npm run preview-stack -- "\$\{args\[@\]\}"/.test(s.run ?? ""));
+    expect(previewStack[up].run).toContain("--policy-pack policy --policy-pack-config policy/config.json");
+    expect(previewStack.findIndex((s) => (s.run ?? "").includes("policy:check-config"))).toBeLessThan(up);
     expect(fs.existsSync(path.join(ROOT, "policy", "config.json"))).toBe(true);
   });
 

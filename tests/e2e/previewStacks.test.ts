@@ -84,7 +84,10 @@ describeE2E("preview stacks beside a permanent one", () => {
 
   test("up pr-1 and pr-2: tagged previews on the ports derived from their names, all three healthy and answering on their own ports", async () => {
     for (const name of ["pr-1", "pr-2"]) {
-      const result = await tool(["up", name, ...imageSettings]);
+      // With the policy pack, as the pull-request workflow deploys a preview.
+      const result = await tool(["up", name, ...imageSettings, "--policy-pack", PACK, "--policy-pack-config", PACK_CONFIG]);
+      expect(result.stdout).toContain("ai-gateway@v");
+      expect([name, result.stdout.match(/\[(mandatory|advisory)\].*/g)]).toEqual([name, null]);
       const [httpPort, adminPort] = expectedPorts(name);
       expect(httpPort).toBeGreaterThanOrEqual(20000);
       expect(httpPort).toBeLessThan(30000);

@@ -48,11 +48,22 @@ describe("parseCommand", () => {
         ["publicUrl", "http://a.example:8080"],
       ],
       secretsProvider: "passphrase",
+      policyPacks: [],
+      policyPackConfigs: [],
     });
     expect(parseCommand(["up", "pr-1", "--set", "litellmImage=a=b"])).toEqual({
       kind: "up",
       name: "pr-1",
       settings: [["litellmImage", "a=b"]],
+      policyPacks: [],
+      policyPackConfigs: [],
+    });
+    expect(parseCommand(["up", "pr-1", "--policy-pack", "policy", "--policy-pack-config", "policy/config.json"])).toEqual({
+      kind: "up",
+      name: "pr-1",
+      settings: [],
+      policyPacks: ["policy"],
+      policyPackConfigs: ["policy/config.json"],
     });
   });
 
@@ -83,6 +94,8 @@ describe("parseCommand", () => {
     [["up", "pr-1", "--set", "masterKey=sk-abc"], /--set masterKey: is a secret, which a command line would show/],
     [["up", "pr-1", "--set", "ephemeral=false"], /a preview stack is always ephemeral/],
     [["up", "pr-1", "--yes"], /up: unknown argument "--yes"/],
+    [["up", "pr-1", "--policy-pack"], /up: unknown argument "--policy-pack"; allowed: .*--policy-pack DIR/],
+    [["up", "pr-1", "--policy-pack-config", "policy/config.json"], /^preview-stack: up: --policy-pack-config needs a --policy-pack/],
     [["sweep", "--older-than", "1w"], /^preview-stack: --older-than "1w" must be a positive whole number of minutes, hours or days/],
     [["sweep", "--older-than", "0h"], /--older-than "0h" must be/],
     [["sweep", "--older-than"], /--older-than "" must be/],
