@@ -49,6 +49,9 @@ export const vps = gateway.vps
       location: gateway.vps.settings.location,
       monthlyPrice: gateway.vps.monthlyPrice,
       sshCommand: gateway.vps.sshCommand,
+      /** The Docker endpoint (ssh://<deploy user>@<ipv4>) and the server's public host key, for tunnels (scripts/ci-docker-ssh.sh). */
+      dockerHost: gateway.vps.deployedHost.dockerHost,
+      sshHostKey: gateway.vps.deployedHost.sshHostKey,
       adminTunnel: gateway.adminUiAccess,
     })
   : undefined;

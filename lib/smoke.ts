@@ -4,6 +4,7 @@
  * person reads, and the exit code. The HTTP checks are in lib/smokeChecks.ts.
  */
 import { createHash } from "crypto";
+import { isLoopbackHost } from "./dockerHost";
 import { KeyRecord } from "./virtualKeys";
 
 /** PASS, FAIL, or SKIP (not run, the detail says why). */
@@ -106,11 +107,6 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeOptions {
     throw new UsageError(`--stack is required; ${SMOKE_USAGE}`);
   }
   return { stack, publicUrl, adminUrl, skipConvergence, tunnelled };
-}
-
-/** A loopback host: 127.0.0.0/8, ::1 or localhost (as URL.hostname writes them). */
-function isLoopbackHost(hostname: string): boolean {
-  return hostname.startsWith("127.") || hostname === "[::1]" || hostname === "localhost";
 }
 
 /**

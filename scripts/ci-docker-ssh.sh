@@ -136,22 +136,45 @@ loopback_ports() {
     }' "$@"
 }
 
+# The value of key in a JSON object (a stack output), or nothing.
+json_field() {
+  node -e 'const v = JSON.parse(process.argv[1] || "null"); process.stdout.write(String((v && v[process.argv[2]]) ?? ""))' "$1" "$2"
+}
+
 stack_tunnel() {
-  local stack=$1 docker_host host_key open_webui admin_ui
+  local stack=$1 docker_host host_key="" vps open_webui admin_ui
   docker_host=$(pulumi config get dockerHost --stack "$stack" 2>/dev/null || true)
-  if [[ $docker_host != ssh://* ]]; then
-    echo "ci-docker-ssh: $stack's Docker host is not ssh://: no tunnel needed"
-    return
+  if [ -z "$docker_host" ]; then
+    # A VPS stack (vps: true): the server's ssh:// endpoint and pinned host key are its outputs.
+    vps=$(pulumi stack output vps --json --show-secrets --stack "$stack" 2>/dev/null || true)
+    docker_host=$(json_field "$vps" dockerHost)
+    host_key=$(json_field "$vps" sshHostKey)
   fi
-  host_key=$(pulumi config get dockerSshHostKey --stack "$stack")
   open_webui=$(pulumi stack output openWebuiUrl --stack "$stack")
   admin_ui=$(pulumi stack output adminUiUrl --stack "$stack")
   local ports=() port
   while read -r port; do ports+=("$port:$port"); done < <(loopback_ports "$open_webui" "$admin_ui" | sort -u)
+  case $docker_host in
+    "" | unix://*)
+      echo "ci-docker-ssh: $stack's Docker host is this machine: no tunnel needed"
+      return
+      ;;
+    ssh://*) ;;
+    *)
+      if [ "${#ports[@]}" -gt 0 ]; then
+        # The smoke test would otherwise send the keys to this machine's own loopback ports.
+        echo "ci-docker-ssh: $stack's Docker host $docker_host is not reached over ssh, so its loopback listeners cannot be tunnelled here: run the smoke test on that host" >&2
+        exit 1
+      fi
+      echo "ci-docker-ssh: $stack publishes no loopback-only URL: no tunnel needed"
+      return
+      ;;
+  esac
   if [ "${#ports[@]}" -eq 0 ]; then
     echo "ci-docker-ssh: $stack publishes no loopback-only URL: no tunnel needed"
     return
   fi
+  [ -n "$host_key" ] || host_key=$(pulumi config get dockerSshHostKey --stack "$stack")
   open_tunnel "$stack" "$docker_host" "$host_key" "${ports[@]}"
 }
 

@@ -71,7 +71,16 @@ async function stackNames(ws: LocalWorkspace): Promise<string[]> {
 function templateConfig(): Record<string, { value: string }> {
   const file = path.join(process.cwd(), TEMPLATE);
   const config = (parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, { value: String(value) }]));
+  // Lists and maps (apiKeys, models, dockerSshOpts) as the JSON the program parses them from.
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, { value: typeof value === "string" ? value : JSON.stringify(value) }]),
+  );
+}
+
+/** Whether a stack file's settings say `ephemeral: true` (a preview stack's, or the template's). */
+function saysEphemeral(text: string): boolean {
+  const config = (parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  return config[`${PROJECT}:ephemeral`] === true || config[`${PROJECT}:ephemeral`] === "true";
 }
 
 /** Runs a Pulumi step; a failure (already streamed to the terminal) becomes one line and StepFailed. */
@@ -89,6 +98,13 @@ async function up(command: Extract<PreviewCommand, { kind: "up" }>): Promise<num
   const { name } = command;
   const ws = await workspace(command.secretsProvider);
   const isNew = !(await stackNames(ws)).includes(name);
+  const stackFile = path.join(process.cwd(), `Pulumi.${name}.yaml`);
+  // A stack file of another kind (say Pulumi.small.yaml for `up small`) must not be turned into a
+  // preview: the template would rewrite its settings, and down and sweep would later remove it.
+  if (isNew && fs.existsSync(stackFile) && !saysEphemeral(fs.readFileSync(stackFile, "utf8"))) {
+    complain(`preview-stack: Pulumi.${name}.yaml is the file of a stack that is not ephemeral: choose another name for a preview stack`);
+    return 2;
+  }
   if (isNew) {
     await pulumiStep(`creating stack ${name}`, () => ws.createStack(name));
     // Tagged first, so that a stack whose first up fails is still one that down and sweep remove.
@@ -100,21 +116,30 @@ async function up(command: Extract<PreviewCommand, { kind: "up" }>): Promise<num
     return 2;
   }
   // A new stack, or one created elsewhere (another CI job) whose stack file this checkout lacks.
-  if (isNew || !fs.existsSync(path.join(process.cwd(), `Pulumi.${name}.yaml`))) {
+  if (isNew || !fs.existsSync(stackFile)) {
     await pulumiStep(`setting ${name}'s settings from ${TEMPLATE}`, () => ws.setAllConfig(name, templateConfig()));
   }
   if (command.settings.length > 0) {
     const values = Object.fromEntries(command.settings.map(([key, value]) => [`${PROJECT}:${key}`, { value }]));
     await pulumiStep(`setting ${name}'s --set values`, () => ws.setAllConfig(name, values));
   }
-  const ttl = (await ws.getAllConfig(name))[`${PROJECT}:previewTtl`]?.value ?? DEFAULT_PREVIEW_TTL;
+  const config = await ws.getAllConfig(name);
+  // A stack file of another kind (say Pulumi.small.yaml for `up small`) would deploy a permanent
+  // stack, with fixed ports and kept volumes, that down and sweep would later treat as a preview.
+  if (config[`${PROJECT}:ephemeral`]?.value !== "true") {
+    complain(
+      `preview-stack: stack ${name}'s settings (Pulumi.${name}.yaml) do not say ephemeral: true: a preview stack is made from ${TEMPLATE}; choose another name`,
+    );
+    return 2;
+  }
+  const ttl = config[`${PROJECT}:previewTtl`]?.value ?? DEFAULT_PREVIEW_TTL;
   // The program refuses a bad previewTtl with one line; the tag then keeps its last good value.
   if (durationMs(ttl) !== undefined) {
     await ws.setTag(name, PREVIEW_TAGS.ttl, ttl);
   }
   const stack = await Stack.select(name, ws);
   const policies = { policyPacks: [...command.policyPacks], policyPackConfigs: [...command.policyPackConfigs] };
-  await pulumiStep(`pulumi up of ${name}`, () => stack.up({ ...streamed, ...policies, color: "never" }));
+  await pulumiStep(`pulumi up of ${name}`, () => stack.up({ ...streamed, ...policies, suppressOutputs: true, color: "never" }));
   const outputs = await stack.outputs();
   const plain = (key: string) => (outputs[key] && !outputs[key].secret ? String(outputs[key].value) : "(not exported)");
   say(`\n${name} is up (ttl ${ttl}; created ${(await ws.listTags(name))[PREVIEW_TAGS.created] ?? "?"}):`);

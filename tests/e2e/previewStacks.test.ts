@@ -170,12 +170,20 @@ describeE2E("preview stacks beside a permanent one", () => {
       ["down", "PR-1"],
       ["sweep", "--older-than", "soon"],
       ["down", "small"],
+      ["up", "large"],
     ]) {
       const result = await tool(args, { allowFailure: true });
       expect([args, result.code]).toEqual([args, 2]);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
     }
     expect((await tool(["down", "small"], { allowFailure: true })).stderr).toMatch(/stack small is not a preview stack/);
+    // A permanent stack's file (Pulumi.large.yaml, no such stack yet) is not made into a preview, nor changed.
+    const largeFile = fs.readFileSync(path.join(workspace.dir, "Pulumi.large.yaml"), "utf8");
+    expect((await tool(["up", "large"], { allowFailure: true })).stderr).toMatch(
+      /Pulumi\.large\.yaml is the file of a stack that is not ephemeral/,
+    );
+    expect(await stackList()).not.toContain("large");
+    expect(fs.readFileSync(path.join(workspace.dir, "Pulumi.large.yaml"), "utf8")).toBe(largeFile);
     expect(await fingerprint("small")).toEqual(before);
   });
 

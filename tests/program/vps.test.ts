@@ -201,6 +201,11 @@ describe("a medium gateway on a Hetzner server", () => {
     const o = r.outputs as any;
     const hostKey = one(r, HCLOUD.ready).inputs.sshHostKey;
     expect(o.vps).toMatchObject({ ipv4: MOCK_VPS_IPV4, serverType: "cpx32", location: "fsn1" });
+    // What a tunnel to the server needs (scripts/ci-docker-ssh.sh stack-tunnel): its endpoint and public host key.
+    expect({ dockerHost: o.vps.dockerHost, sshHostKey: o.vps.sshHostKey }).toEqual({
+      dockerHost: `ssh://deploy@${MOCK_VPS_IPV4}`,
+      sshHostKey: hostKey,
+    });
     expect(o.vps.monthlyPrice).toMatch(/^€\d+\.\d\d\/month net \(Hetzner list price read \d{4}-\d\d-\d\d/);
     expect(o.vps.sshCommand).toMatch(
       new RegExp(`^ssh .*'KnownHostsCommand=.*${hostKey.split(" ")[1].replace(/[+/]/g, "\\$&")}.* deploy@${MOCK_VPS_IPV4}$`),

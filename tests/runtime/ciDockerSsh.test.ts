@@ -204,7 +204,7 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
       // The gateway's two URL outputs, taken from the stack's settings so each case can choose them.
       fs.writeFileSync(
         path.join(project, "index.js"),
-        'const pulumi = require("@pulumi/pulumi");\nconst config = new pulumi.Config();\nexports.openWebuiUrl = config.require("openWebuiUrlForTest");\nexports.adminUiUrl = config.require("adminUiUrlForTest");\n',
+        'const pulumi = require("@pulumi/pulumi");\nconst config = new pulumi.Config();\nexports.openWebuiUrl = config.require("openWebuiUrlForTest");\nexports.adminUiUrl = config.require("adminUiUrlForTest");\nconst vps = config.get("vpsForTest");\nexports.vps = vps ? JSON.parse(vps) : undefined;\n',
       );
       pulumiCli(["stack", "init", "t-stack"]);
     }, 120_000);
@@ -215,7 +215,7 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
     });
 
     function deploy(settings: Record<string, string>): void {
-      for (const key of ["dockerHost", "dockerSshHostKey"]) {
+      for (const key of ["dockerHost", "dockerSshHostKey", "vpsForTest"]) {
         spawnSync("pulumi", ["config", "rm", key, "--stack", "t-stack"], { cwd: project, env: { ...process.env, ...env() } });
       }
       for (const [key, value] of Object.entries(settings)) {
@@ -263,7 +263,33 @@ describeWith("scripts/ci-docker-ssh.sh against a real sshd", [requirements.sshd(
       deploy({ openWebuiUrlForTest: `http://127.0.0.1:${remotePort}/`, adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui` });
       const result = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
       expect(result.status).toBe(0);
-      expect(result.output).toContain("t-stack's Docker host is not ssh://: no tunnel needed");
+      expect(result.output).toContain("t-stack's Docker host is this machine: no tunnel needed");
+    }, 180_000);
+
+    test("a VPS stack: the admin listener is tunnelled to the server its vps output names, pinned to its host key", async () => {
+      deploy({
+        vpsForTest: JSON.stringify({ dockerHost: `ssh://root@127.0.0.1:${sshd.port}`, sshHostKey: sshd.publicKey("host_key") }),
+        openWebuiUrlForTest: "http://203.0.113.80/",
+        adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui`,
+      });
+      const opened = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
+      expect(opened.output).toContain(`tunnel t-stack open: ${adminPort}:${adminPort} `);
+      expect(opened.status).toBe(0);
+      expect(await readFromAddress("127.0.0.2", adminPort)).toBe("admin listener");
+      expect(run(sshDir, ["close", "t-stack"]).status).toBe(0);
+    }, 180_000);
+
+    test("a tcp:// Docker host's loopback listeners cannot be tunnelled: refused with one line, exit 1", () => {
+      deploy({
+        dockerHost: "tcp://198.51.100.7:2376",
+        openWebuiUrlForTest: "http://198.51.100.7:8080/",
+        adminUiUrlForTest: `http://127.0.0.1:${adminPort}/ui`,
+      });
+      const result = run(sshDir, ["stack-tunnel", "t-stack"], undefined, { cwd: project, env: env() });
+      expect(result.status).toBe(1);
+      expect(result.output.trim()).toBe(
+        "ci-docker-ssh: t-stack's Docker host tcp://198.51.100.7:2376 is not reached over ssh, so its loopback listeners cannot be tunnelled here: run the smoke test on that host",
+      );
     }, 180_000);
   });
 });
