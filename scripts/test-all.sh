@@ -35,6 +35,10 @@ else
   echo "not root: skipping Debian package installation (${APT_PACKAGES[*]})"
 fi
 
+# Tests run runtime/*.py with python3 (and import them): no __pycache__ in the checkout, whose
+# runtime/ directory the npm package ships as it is.
+export PYTHONDONTWRITEBYTECODE=1
+
 npm ci --no-audit --no-fund
 
 # The Pulumi CLI and providers the end-to-end suite deploys with, built from Go modules (cached).
