@@ -126,9 +126,19 @@ export class Workspace {
 
   async pulumi(args: readonly string[], options: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
     const full = ["--non-interactive", "--color", "never", ...args];
+    return this.run("pulumi", full, full, options);
+  }
+
+  /** Runs a command in the copy with the workspace's environment; a non-zero exit throws CliError(`shown`, …) unless `allowFailure`. */
+  private async run(
+    command: string,
+    args: readonly string[],
+    shown: readonly string[],
+    options: { allowFailure?: boolean; timeoutMs?: number },
+  ): Promise<CliResult> {
     let result: CliResult;
     try {
-      const { stdout, stderr } = await execFileAsync("pulumi", full, {
+      const { stdout, stderr } = await execFileAsync(command, args, {
         cwd: this.dir,
         env: this.env,
         maxBuffer: 64 * 1024 * 1024,
@@ -140,7 +150,7 @@ export class Workspace {
       result = { stdout: err.stdout ?? "", stderr: err.stderr ?? String(e), code: typeof err.code === "number" ? err.code : 1 };
     }
     if (result.code !== 0 && !options.allowFailure) {
-      throw new CliError(full, result);
+      throw new CliError(shown, result);
     }
     return result;
   }
@@ -206,23 +216,7 @@ export class Workspace {
    */
   async npm(script: string, args: readonly string[], options: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
     const full = ["run", "--silent", script, "--", ...args];
-    let result: CliResult;
-    try {
-      const { stdout, stderr } = await execFileAsync("npm", full, {
-        cwd: this.dir,
-        env: this.env,
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: options.timeoutMs ?? 20 * 60_000,
-      });
-      result = { stdout, stderr, code: 0 };
-    } catch (e) {
-      const err = e as { stdout?: string; stderr?: string; code?: number | string };
-      result = { stdout: err.stdout ?? "", stderr: err.stderr ?? String(e), code: typeof err.code === "number" ? err.code : 1 };
-    }
-    if (result.code !== 0 && !options.allowFailure) {
-      throw new CliError(["npm", ...full], result);
-    }
-    return result;
+    return this.run("npm", full, ["npm", ...full], options);
   }
 
   stack(name: string): Stack {
