@@ -31,3 +31,19 @@ export function goDuration(seconds: number): string {
   }
   return `${secs}s`;
 }
+
+/** What a duration may look like (previewTtl, the sweep's --older-than, retention and backup intervals): said in every refusal. */
+export const DURATION_FORMS = "a positive whole number of minutes, hours or days: <n>m, <n>h or <n>d, e.g. 90m, 12h, 3d";
+
+const DURATION = /^([0-9]{1,6})(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `90m`, `12h` or `3d` in milliseconds; undefined unless it is one and positive. */
+export function durationMs(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m) {
+    return undefined;
+  }
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  return ms > 0 ? ms : undefined;
+}

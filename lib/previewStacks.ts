@@ -6,6 +6,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { DURATION_FORMS, durationMs } from "./durations";
 import { SettingError, shown } from "./errors";
 import { DEFAULTS } from "./settings";
 
@@ -17,22 +18,6 @@ export const PREVIEW_PORTS = { httpBase: 20000, adminOffset: 10000, slots: 10000
 
 /** How long a preview stack lives when the stack does not say (`previewTtl`). */
 export const DEFAULT_PREVIEW_TTL = "24h";
-
-/** What a duration may look like (previewTtl, the sweep's --older-than): said in every refusal. */
-export const DURATION_FORMS = "a positive whole number of minutes, hours or days: <n>m, <n>h or <n>d, e.g. 90m, 12h, 3d";
-
-const DURATION = /^([0-9]{1,6})(m|h|d)$/;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** A duration such as `90m`, `12h` or `3d` in milliseconds; undefined unless it is one and positive. */
-export function durationMs(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  if (!m) {
-    return undefined;
-  }
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return ms > 0 ? ms : undefined;
-}
 
 /** The settings this module reads from a stack's arguments. */
 export interface PreviewSettingsInput {

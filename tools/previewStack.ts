@@ -13,7 +13,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
-import { DEFAULT_PREVIEW_TTL, durationMs } from "../lib/previewStacks";
+import { durationMs } from "../lib/durations";
+import { DEFAULT_PREVIEW_TTL } from "../lib/previewStacks";
 import {
   creationTags,
   DockerObject,

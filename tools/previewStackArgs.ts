@@ -3,7 +3,8 @@
  * tags it keeps, and which preview stacks a sweep takes down. No I/O here.
  */
 import { SETTINGS } from "../lib/config";
-import { DEFAULT_PREVIEW_TTL, DURATION_FORMS, durationMs } from "../lib/previewStacks";
+import { DURATION_FORMS, durationMs } from "../lib/durations";
+import { DEFAULT_PREVIEW_TTL } from "../lib/previewStacks";
 
 /** The tags every preview stack carries; `down` and `sweep` touch only stacks tagged `preview=true`. */
 export const PREVIEW_TAGS = {

@@ -1,7 +1,7 @@
 /** Preview stacks' ports and time to live (lib/previewStacks.ts). */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { derivedPorts, durationMs, permanentStacks, stackOfFile, StackFile, withPreviewSettings } from "../../lib/previewStacks";
+import { derivedPorts, permanentStacks, stackOfFile, StackFile, withPreviewSettings } from "../../lib/previewStacks";
 import { SettingError } from "../../lib/errors";
 
 const PROJECT = "ai-gateway";
@@ -34,21 +34,6 @@ function refusal(run: () => unknown): string {
   }
   throw new Error("expected a SettingError");
 }
-
-describe("durationMs", () => {
-  test.each([
-    ["90m", 90 * 60_000],
-    ["12h", 12 * 3_600_000],
-    ["3d", 3 * 86_400_000],
-    ["1m", 60_000],
-  ])("%s", (text, ms) => {
-    expect(durationMs(text)).toBe(ms);
-  });
-
-  test.each(["0h", "0d", "-1h", "12", "h", "1.5h", "12 h", "12H", "1w", "30s", "1d12h", " 1h", "9999999d"])("%s is refused", (text) => {
-    expect(durationMs(text)).toBeUndefined();
-  });
-});
 
 describe("stackOfFile", () => {
   test("names the stack of a stack file and nothing else", () => {
