@@ -30,6 +30,13 @@ export const HOSTNAMES = {
 /** Docker's embedded DNS server, reachable from every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
 
+/**
+ * Seconds a client of another container keeps its resolved address: nginx (`resolver ... valid=`)
+ * and Open WebUI's connection pool to LiteLLM (AIOHTTP_POOL_DNS_TTL). A replaced container comes
+ * back at a new address, and each follows it within this time, without a restart.
+ */
+export const UPSTREAM_DNS_TTL_SECONDS = 10;
+
 /** PostgreSQL role and database LiteLLM owns. */
 export const POSTGRES_USER = "litellm";
 export const POSTGRES_DB = "litellm";

@@ -8,6 +8,7 @@ import {
   NGINX_PROXY_TIMEOUT_SECONDS,
   NGINX_PUBLIC_PORT,
   OPEN_WEBUI_PORT,
+  UPSTREAM_DNS_TTL_SECONDS,
 } from "./constants";
 import { AcceptedHosts, LOOPBACK_HOST_NAMES } from "./hostNames";
 
@@ -671,7 +672,7 @@ export function renderNginxConf(input: NginxConfigInput): string {
     "proxy_buffer_size 16k;",
     "proxy_busy_buffers_size 16k;",
     ...tempPaths,
-    `resolver ${guard("resolver", input.resolver ?? DEFAULTS.resolver, "address")} valid=10s ipv6=off;`,
+    `resolver ${guard("resolver", input.resolver ?? DEFAULTS.resolver, "address")} valid=${UPSTREAM_DNS_TTL_SECONDS}s ipv6=off;`,
     "resolver_timeout 5s;",
     // Compress Open WebUI's static assets; text/event-stream is not listed, so streams are never held back.
     "gzip on;",

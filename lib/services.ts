@@ -18,6 +18,7 @@ import {
   POSTGRES_USER,
   REDIS_CONFIG_PATH,
   REDIS_PORT,
+  UPSTREAM_DNS_TTL_SECONDS,
 } from "./constants";
 import { HealthcheckSpec, pythonHttpProbe } from "./healthchecks";
 import { corsAllowOrigin } from "./openWebuiOrigins";
@@ -266,6 +267,11 @@ export function openWebuiEnv(input: OpenWebuiEnvInput): string[] {
     // it to. Streams get a limit on silence instead (utils/session_pool.py, aiohttp `sock_read`).
     AIOHTTP_CLIENT_TIMEOUT: "",
     AIOHTTP_CLIENT_STREAM_IDLE_TIMEOUT: String(OPEN_WEBUI_STREAM_IDLE_TIMEOUT_SECONDS),
+    // Chats reach LiteLLM through one shared aiohttp session whose DNS cache keeps LiteLLM's
+    // address for 300 s by default, and a failed connection does not empty it (Open WebUI 0.11.4
+    // utils/session_pool.py, env.py; aiohttp 3.13.5): after LiteLLM is replaced at a new address,
+    // every chat would fail for up to five minutes. Like nginx, Open WebUI re-resolves sooner.
+    AIOHTTP_POOL_DNS_TTL: String(UPSTREAM_DNS_TTL_SECONDS),
     // Non-admin accounts would otherwise see no model until an admin grants each one
     // (utils/models.py:get_filtered_models); Open WebUI's LiteLLM virtual key already decides
     // which models it can reach, and only the admin creates accounts.
