@@ -6,6 +6,7 @@ import { parse, stringify } from "yaml";
 import {
   CLOUD_INIT_FILES,
   CloudInitOptions,
+  DOCKER_ENABLE_COMMAND,
   DOCKER_LOG_ROTATION,
   DOCKER_PACKAGE,
   DOCKER_VOLUMES_DIR,
@@ -134,6 +135,14 @@ describeWith("cloud-init user data: the text", [requirements.sshKeygen()], () =>
     expect((parse(renderCloudInit(options({ unattendedUpgrades: false }))) as UserData).packages).toEqual([DOCKER_PACKAGE]);
   });
 
+  test("enables Docker's units at boot (runcmd), so that after a reboot the engine and the gateway's containers come back", () => {
+    for (const [, combination] of combinations()) {
+      expect((parse(renderCloudInit(combination)) as UserData).runcmd).toEqual([
+        ["systemctl", "enable", "docker.service", "docker.socket"],
+      ]);
+    }
+  });
+
   test("the host key's private half is the public half's (ssh-keygen -y)", () => {
     const userData = parse(renderCloudInit(options())) as UserData;
     const keyFile = tmpFile("hostkey", userData.ssh_keys.ed25519_private);
@@ -255,6 +264,26 @@ describeWith("cloud-init user data: cloud-init's own modules run on it", [requir
   );
 
   test.each(cloudInitReleases().map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
+    "cloud-init %s: runcmd writes the script that enables Docker at boot, which scripts-user runs after docker.io is installed",
+    (_, release) => {
+      const root = fs.mkdtempSync(path.join(tmp, "root-"));
+      expect(runCloudInitModule(release, "cc_runcmd", renderCloudInit(options()), root)).toEqual({ status: 0, output: "" });
+      const script = path.join(root, "var", "lib", "cloud", "instance", "scripts", "runcmd");
+      expect(fs.readFileSync(script, "utf8")).toBe(`#!/bin/sh\n${DOCKER_ENABLE_COMMAND.map((word) => `'${word}'`).join(" ")}\n`);
+      expect(fs.statSync(script).mode & 0o777).toBe(0o700);
+      // The release's module order (/etc/cloud/cloud.cfg): the runcmd module writes the script in the
+      // config stage; the final stage installs the packages first, then runs the script.
+      const cloudCfg = parse(
+        fs.readFileSync(path.join(path.dirname(path.dirname(release.bin)), "root", "etc", "cloud", "cloud.cfg"), "utf8"),
+      ) as Record<string, string[]>;
+      expect(cloudCfg.cloud_config_modules).toContain("runcmd");
+      const final = cloudCfg.cloud_final_modules;
+      expect(final.indexOf("package-update-upgrade-install")).toBeGreaterThanOrEqual(0);
+      expect(final.indexOf("scripts-user")).toBeGreaterThan(final.indexOf("package-update-upgrade-install"));
+    },
+  );
+
+  test.each(cloudInitReleases().map((r): [string, CloudInitRelease] => [`${r.suite} ${r.version}`, r]))(
     "cloud-init %s: disable_ec2_metadata blocks the metadata address (which serves the user data, host private key included) after cloud-init has read it",
     (_, release) => {
       const root = fs.mkdtempSync(path.join(tmp, "root-"));
@@ -369,10 +398,12 @@ describeWith("cloud-init user data: shell parts pass shellcheck", [requirements.
     return run("shellcheck", ["-s", "sh", tmpFile("part.sh", script)]);
   }
 
-  test("every shell part of every combination passes `shellcheck -s sh` (today there is none: no runcmd, bootcmd or script)", () => {
+  test("every shell part of every combination passes `shellcheck -s sh` (today runcmd's enable of Docker; no bootcmd or script)", () => {
     for (const [, combination] of combinations()) {
       const userData = parse(renderCloudInit(combination)) as UserData;
-      for (const part of shellParts(userData)) {
+      const parts = shellParts(userData);
+      expect(parts).toHaveLength(1);
+      for (const part of parts) {
         expect(shellcheck(part)).toEqual({ status: 0, output: "" });
       }
       expect(userData.write_files.map((f) => f.permissions)).toEqual(["0644", "0644", "0644", "0644"]);
