@@ -15,6 +15,7 @@ import * as path from "path";
 import type { DeclaredKey } from "../../components/keyRegistration";
 import { AGENT_KEY, OPEN_WEBUI_KEY } from "../fixtures/declaredKeys";
 import { POSTGRES_DB, POSTGRES_USER } from "../../lib/constants";
+import { pollUntil } from "../helpers/dockerEngine";
 import { ROOT } from "../helpers/program";
 import { Standin, STANDIN_SCRIPT, standinEnv, startStandin } from "../helpers/litellmStandin";
 import { freePort } from "../fixtures/nginx/nginxRunner";
@@ -253,12 +254,20 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
     expect(sql(`SELECT count(*) FROM ${TABLE}`)).toBe("2");
   });
 
-  test("PostgreSQL stopping at run time: liveness still answers, key calls fail with 500, and work again once it is back", async () => {
+  test("PostgreSQL stopping at run time: liveness still answers, key calls fail with 500, and work again once it is back and the reconnect cooldown is over", async () => {
+    // LiteLLM's reconnect cooldown (PRISMA_RECONNECT_COOLDOWN_SECONDS), shortened from its 15 s.
+    const cooldownMs = 6000;
+    await litellm!.stop();
+    litellm = await startStandin(MASTER_KEY, { env: { ...dbEnv(), PRISMA_RECONNECT_COOLDOWN_SECONDS: String(cooldownMs / 1000) } });
+    expect((await litellm.info(agent.key)).status).toBe(200);
     expect(pgctl(["stop", "-m", "fast"]).status).toBe(0);
+    let lostAt = 0;
     try {
       const live = await fetch(`${litellm!.url}/health/liveliness`);
       expect({ status: live.status, body: await live.json() }).toEqual({ status: 200, body: "I'm alive!" });
       const info = await litellm!.info(agent.key);
+      // The lookup that found the connection lost tried its one reconnect: the cooldown starts now.
+      lostAt = Date.now();
       expect(info.status).toBe(500);
       expect(info.body.error).toMatchObject({ message: "Internal server error from /key/info. Details are in the proxy server logs." });
       const update = await fetch(`${litellm!.url}/key/update`, {
@@ -275,8 +284,16 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
     } finally {
       expect(startServer().status).toBe(0);
     }
-    expect((await litellm!.info(agent.key)).status).toBe(200);
+    // Back, but LiteLLM tries again only once the cooldown is over, as real LiteLLM does.
+    expect(Date.now() - lostAt).toBeLessThan(cooldownMs - 1000);
+    const early = await litellm!.info(agent.key);
+    expect(early.status).toBe(500);
+    const back = await pollUntil("the key lookup after PostgreSQL is back", cooldownMs + 5000, async () =>
+      (await litellm!.info(agent.key)).status === 200 ? Date.now() - lostAt : undefined,
+    );
+    expect(back).toBeGreaterThanOrEqual(cooldownMs - 1000);
     expect(register([openWebui, agent]).stdout.inSync).toBe(true);
+    await restart();
   });
 
   test("a start against a database it cannot use ends like LiteLLM's: exit 2, never listening, so Docker restarts it", async () => {
