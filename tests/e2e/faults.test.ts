@@ -1,7 +1,7 @@
 /**
  * Faults that must not lose data (issue 12), for real: one small ephemeral stack, data written
  * before the faults (a row in PostgreSQL, a file in Open WebUI's volume, the virtual keys), then
- * 1. PostgreSQL restarted while LiteLLM serves: LiteLLM serves again by itself;
+ * 1. PostgreSQL restarted (stopped, a call, started) while LiteLLM serves: LiteLLM serves again by itself;
  * 2. LiteLLM replaced by `pulumi up`, at a new address, while a client keeps chatting through Open
  *    WebUI: Open WebUI follows it by itself;
  * 3. the Docker engine restarted: every container comes back by itself, limits and all.
@@ -43,7 +43,7 @@ const MARKER = "before-faults";
  * its health watchdog probes every 30 s and reconnects within 30 s, a reconnect waits out a 15 s
  * cooldown (proxy/utils.py PrismaClient: PRISMA_HEALTH_WATCHDOG_INTERVAL_SECONDS,
  * PRISMA_WATCHDOG_RECONNECT_TIMEOUT_SECONDS, PRISMA_RECONNECT_COOLDOWN_SECONDS), plus PostgreSQL's
- * own start. The stand-in opens a connection per query, so it is back as soon as PostgreSQL is.
+ * own start. The stand-in follows the cooldown (tests/fixtures/docker/litellm_standin.py, "Reconnecting").
  */
 const DATABASE_RECOVERY_MS = 90_000;
 /** Open WebUI re-resolves LiteLLM after UPSTREAM_DNS_TTL_SECONDS; allow one more period and slack. */
@@ -151,17 +151,22 @@ describeE2E("faults that must not lose data", () => {
 
   test("PostgreSQL restarted while LiteLLM serves: the same LiteLLM answers virtual keys again, nothing lost", async () => {
     const litellm = await identity("litellm");
+    const postgres = n.container("postgres");
     expect(await apiStatus(keys.agents)).toBe(200);
+    // A restart with a call while PostgreSQL is away, so that LiteLLM loses its connection (a bare
+    // `docker restart` is over in half a second, before a call may notice).
     const started = Date.now();
-    await docker(["restart", n.container("postgres")]);
-    const restartedMs = Date.now() - started;
+    await docker(["stop", postgres]);
+    const whileAway = await apiStatus(keys.agents);
+    await docker(["start", postgres]);
+    const backMs = Date.now() - started;
     const recoveredMs = await pollUntil(
       "a virtual key answering through nginx after PostgreSQL's restart",
       DATABASE_RECOVERY_MS,
       async () => ((await apiStatus(keys.agents)) === 200 ? Date.now() - started : undefined),
       500,
     );
-    measured.postgresRestart = `docker restart ${restartedMs} ms, API answering ${recoveredMs} ms after the restart began`;
+    measured.postgresRestart = `stopped and started in ${backMs} ms (a call meanwhile: ${whileAway}); API answering ${recoveredMs} ms after the stop began`;
     expect(await identity("litellm")).toEqual(litellm);
     await allHealthy(STACK);
     await expectNothingLost();
