@@ -301,7 +301,11 @@ export class Gateway extends pulumi.ComponentResource {
     );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
-    this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
+    this.secrets = new GatewaySecrets(
+      `${name}-secrets`,
+      { masterKey: args.masterKey, versions: settings.secretVersions },
+      { parent: this },
+    );
     const networks = Object.fromEntries(
       NETWORK_ROLES.map((role) => [
         role,
