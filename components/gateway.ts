@@ -362,6 +362,7 @@ export class Gateway extends pulumi.ComponentResource {
         uiPassword: this.secrets.litellmUiPassword,
         providerApiKeys: args.providerApiKeys,
         redisPassword: this.redis ? this.secrets.redisPassword : undefined,
+        spendLogRetention: settings.spendLogRetention,
         labels,
         // LiteLLM exits when its database is unusable at start, and its workers count limits in
         // Redis from the first request.
