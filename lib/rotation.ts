@@ -47,3 +47,33 @@ export function secretVersion(key: string, value: unknown): number {
 export function rotationKeepers(version: number): { keepers?: Record<string, string> } {
   return version === FIRST_SECRET_VERSION ? {} : { keepers: { version: String(version) } };
 }
+
+/** The Docker label that names a raised version on the containers that use that secret. */
+export const VERSION_LABELS: Readonly<Record<RotatableSecret, string>> = {
+  postgresPassword: "ai-gateway.postgres-password-version",
+  masterKey: "ai-gateway.master-key-version",
+  webuiSecretKey: "ai-gateway.webui-secret-key-version",
+};
+
+/**
+ * Labels for a container that uses `secrets`: one per secret whose version was raised, none at the
+ * first version (so existing containers see no change). `pulumi preview` cannot know a secret's new
+ * value, which is generated during `up`, and a container whose environment is then unknown is
+ * planned as unchanged; the label is known at preview, so the preview shows the replacement the
+ * rotation brings.
+ */
+export function rotationLabels(versions: SecretVersions, secrets: readonly RotatableSecret[]): Record<string, string> {
+  return Object.fromEntries(
+    secrets
+      .filter((secret) => versions[secret] !== FIRST_SECRET_VERSION)
+      .map((secret) => [VERSION_LABELS[secret], String(versions[secret])]),
+  );
+}
+
+/**
+ * The versions that rotate something: a supplied master key (the `masterKey` setting) is used as
+ * given, so its version is the first whatever the setting says.
+ */
+export function effectiveVersions(versions: SecretVersions, supplied: { readonly masterKey: boolean }): SecretVersions {
+  return supplied.masterKey ? { ...versions, masterKey: FIRST_SECRET_VERSION } : versions;
+}

@@ -92,6 +92,15 @@ describe("postgresPasswordVersion 1 -> 2", () => {
     expect(env(container(base, "postgres")).POSTGRES_PASSWORD).toBe(scramSha256Verifier(decodeURIComponent(new URL(oldUrl).password)));
   });
 
+  test("both containers carry the version as a label, known at preview (the new password is not), so the preview shows their replacement", () => {
+    const label = (run: ProgramRun, service: string) =>
+      (container(run, service).inputs.labels as { label: string; value: string }[]).find(
+        (l) => l.label === "ai-gateway.postgres-password-version",
+      )?.value;
+    expect([label(rotated, "postgres"), label(rotated, "litellm"), label(rotated, "open-webui")]).toEqual(["2", "2", undefined]);
+    expect([label(base, "postgres"), label(base, "litellm")]).toEqual([undefined, undefined]);
+  });
+
   test("LiteLLM is created only after PostgreSQL, which is healthy only once the start script has applied the password", () => {
     const postgres = container(rotated, "postgres");
     const litellm = container(rotated, "litellm");

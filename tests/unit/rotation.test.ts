@@ -1,4 +1,4 @@
-import { FIRST_SECRET_VERSION, rotationKeepers, secretVersion } from "../../lib/rotation";
+import { effectiveVersions, FIRST_SECRET_VERSION, rotationKeepers, rotationLabels, secretVersion } from "../../lib/rotation";
 import { resolveSettings } from "../../lib/settings";
 import { argsFromConfig } from "../../lib/config";
 
@@ -51,4 +51,22 @@ describe("the version settings", () => {
   ])("%s = %s is refused before anything is registered", (key, raw, message) => {
     expect(() => resolveSettings(argsFromConfig("ai-gateway", { [`ai-gateway:${key}`]: raw }))).toThrow(message);
   });
+});
+
+describe("rotationLabels", () => {
+  const versions = { postgresPassword: 2, masterKey: 1, webuiSecretKey: 5 };
+
+  test("name each raised version a container uses, and nothing at version 1", () => {
+    expect(rotationLabels(versions, ["postgresPassword", "masterKey"])).toEqual({ "ai-gateway.postgres-password-version": "2" });
+    expect(rotationLabels(versions, ["webuiSecretKey"])).toEqual({ "ai-gateway.webui-secret-key-version": "5" });
+    expect(
+      rotationLabels({ postgresPassword: 1, masterKey: 1, webuiSecretKey: 1 }, ["postgresPassword", "masterKey", "webuiSecretKey"]),
+    ).toEqual({});
+  });
+});
+
+test("a supplied master key has no generation to rotate: its version counts as the first", () => {
+  const versions = { postgresPassword: 2, masterKey: 3, webuiSecretKey: 4 };
+  expect(effectiveVersions(versions, { masterKey: true })).toEqual({ postgresPassword: 2, masterKey: 1, webuiSecretKey: 4 });
+  expect(effectiveVersions(versions, { masterKey: false })).toEqual(versions);
 });
