@@ -2,7 +2,7 @@ import { stringify } from "yaml";
 import { BudgetProfile } from "../profiles";
 import { LITELLM_DB_POOL_PER_WORKER, REQUEST_BUDGET_SECONDS } from "./constants";
 import { litellmCoordinationRedis } from "./redisConfig";
-import { retentionCleanupInterval } from "./retention";
+import { retentionCleanupCron } from "./retention";
 import { ModelSpec } from "./validation";
 
 export interface LitellmConfigInput {
@@ -63,7 +63,7 @@ export function renderLitellmConfig(input: LitellmConfigInput): string {
       // and their LiteLLM_SpendLogToolIndex rows older than the period. With several workers the
       // coordination Redis's pod lock lets one run at a time; a single worker needs no lock.
       maximum_spend_logs_retention_period: input.spendLogRetention,
-      maximum_spend_logs_retention_interval: retentionCleanupInterval(input.spendLogRetention),
+      maximum_spend_logs_cleanup_cron: retentionCleanupCron(input.spendLogRetention),
       // Request and response bodies stay out of the spend logs: LiteLLM's default, written down so
       // the choice is visible here. Turned on in the admin UI, they are pruned with their rows.
       store_prompts_in_spend_logs: false,

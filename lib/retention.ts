@@ -27,14 +27,17 @@ export function spendLogRetention(key: string, value: unknown): string {
 }
 
 /**
- * How often LiteLLM's cleanup job runs (`maximum_spend_logs_retention_interval`): daily, or hourly
- * for a retention of a day or less, so a row outlives its retention by at most one interval rather
- * than by up to a whole day.
+ * When LiteLLM's cleanup job runs (`maximum_spend_logs_cleanup_cron`, in the container's time zone,
+ * UTC): daily at 03:17, or hourly at :17 for a retention of a day or less, so a row outlives its
+ * retention by at most one period. A cron rather than LiteLLM's `maximum_spend_logs_retention_interval`:
+ * an interval's first run is one whole interval after LiteLLM starts (APScheduler's IntervalTrigger),
+ * so a LiteLLM replaced more often than that (an upgrade, a config change, a rotation) would never
+ * prune. Off the hour, away from LiteLLM's own midnight jobs (budget resets, the 00:15 rollup).
  */
-export function retentionCleanupInterval(retention: string): string {
+export function retentionCleanupCron(retention: string): string {
   const ms = durationMs(retention);
   if (ms === undefined) {
-    throw new Error(`retentionCleanupInterval: ${retention} is not a duration`);
+    throw new Error(`retentionCleanupCron: ${retention} is not a duration`);
   }
-  return ms <= durationMs("1d")! ? "1h" : "1d";
+  return ms <= durationMs("1d")! ? "17 * * * *" : "17 3 * * *";
 }

@@ -19,13 +19,13 @@ test.each([
 ])("the %s stack keeps spend logs for %s, the profile's default", async (stack, retention) => {
   expect(await generalSettings(stack)).toMatchObject({
     maximum_spend_logs_retention_period: retention,
-    maximum_spend_logs_retention_interval: "1d",
+    maximum_spend_logs_cleanup_cron: "17 3 * * *",
   });
 });
 
 test("a stack's spendLogRetention is the one LiteLLM gets", async () => {
   expect(await generalSettings("small", { spendLogRetention: "36h" })).toMatchObject({
     maximum_spend_logs_retention_period: "36h",
-    maximum_spend_logs_retention_interval: "1d",
+    maximum_spend_logs_cleanup_cron: "17 3 * * *",
   });
 });

@@ -2,8 +2,8 @@
  * The retention the gateway renders into config.yaml (lib/litellmConfig.ts, lib/retention.ts), read
  * by LiteLLM 1.110.1's own code from the venv scripts/python-packages.sh creates: its config reader
  * (ProxyConfig.read_config_file), the check that schedules the cleanup job (_wants_retention_job),
- * the cleanup job's own parsing of the period (SpendLogCleanup), the interval parser the scheduler
- * uses, and the prompt-storage switch. No licence is involved: the job runs without one.
+ * the cleanup job's own parsing of the period (SpendLogCleanup), the cron trigger the scheduler
+ * builds from the schedule, and the prompt-storage switch. No licence is involved: the job runs without one.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -20,7 +20,8 @@ import asyncio, json, sys
 import litellm.proxy.proxy_server as proxy_server
 from litellm.proxy.proxy_server import ProxyConfig, _wants_retention_job
 from litellm.proxy.db.db_transaction_queue.spend_log_cleanup import SpendLogCleanup
-from litellm.litellm_core_utils.duration_parser import duration_in_seconds
+from apscheduler.triggers.cron import CronTrigger
+from datetime import datetime, timedelta, timezone
 from litellm.proxy.spend_tracking.spend_tracking_utils import should_store_prompts_and_responses_in_spend_logs
 from litellm.proxy.management_helpers.audit_logs import is_audit_logging_enabled
 
@@ -29,12 +30,19 @@ async def judge(path):
     general = config["general_settings"]
     cleanup = SpendLogCleanup(general_settings=general)
     deletes = cleanup._should_delete_spend_logs()
+    # As proxy_server.initialize_scheduled_background_jobs schedules it: CronTrigger.from_crontab.
+    trigger = CronTrigger.from_crontab(general["maximum_spend_logs_cleanup_cron"], timezone=timezone.utc)
+    now = datetime.now(timezone.utc)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
     proxy_server.general_settings = general
     return {
         "scheduled": _wants_retention_job(general),
         "deletes": deletes,
         "retentionSeconds": cleanup.retention_seconds,
-        "intervalSeconds": duration_in_seconds(general["maximum_spend_logs_retention_interval"]),
+        "firstRunWithinSeconds": (first - now).total_seconds(),
+        "periodSeconds": (second - first).total_seconds(),
+        "sizeRule": cleanup._size_rule() is not None,
         "storesPrompts": should_store_prompts_and_responses_in_spend_logs(),
         "premiumUser": proxy_server.premium_user,
         "auditLogs": is_audit_logging_enabled(),
@@ -54,7 +62,9 @@ describeWith("LiteLLM 1.110.1 reads the gateway's spend-log retention as the pro
       scheduled: boolean;
       deletes: boolean;
       retentionSeconds: number;
-      intervalSeconds: number;
+      firstRunWithinSeconds: number;
+      periodSeconds: number;
+      sizeRule: boolean;
       storesPrompts: boolean;
       premiumUser: boolean;
       auditLogs: boolean;
@@ -99,8 +109,10 @@ describeWith("LiteLLM 1.110.1 reads the gateway's spend-log retention as the pro
     ["custom", 12 * 3600, 3600],
   ])(
     "%s: LiteLLM schedules its cleanup job and deletes spend logs older than %s s, every %s s",
-    (name, retentionSeconds, intervalSeconds) => {
-      expect(judged[name]).toMatchObject({ scheduled: true, deletes: true, retentionSeconds, intervalSeconds });
+    (name, retentionSeconds, periodSeconds) => {
+      expect(judged[name]).toMatchObject({ scheduled: true, deletes: true, retentionSeconds, periodSeconds, sizeRule: false });
+      // A cron: the first run comes within one period of LiteLLM's start, not one whole period after it.
+      expect(judged[name].firstRunWithinSeconds).toBeLessThanOrEqual(periodSeconds);
     },
   );
 

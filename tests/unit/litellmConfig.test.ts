@@ -81,19 +81,16 @@ test("a pool of 10 per worker is written explicitly, so PostgreSQL's max_connect
 });
 
 test.each([
-  ["30d", "1d"],
-  ["365d", "1d"],
-  ["12h", "1h"],
-])(
-  "spend logs older than %s are deleted by LiteLLM's own job, run every %s; prompts and responses stay out of them",
-  (retention, interval) => {
-    const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, spendLogRetention: retention }));
-    expect(config.general_settings).toMatchObject({
-      maximum_spend_logs_retention_period: retention,
-      maximum_spend_logs_retention_interval: interval,
-      store_prompts_in_spend_logs: false,
-    });
-    // Error logs are spend-log rows of failed requests, pruned with them: they stay on.
-    expect(config.general_settings.disable_error_logs).toBeUndefined();
-  },
-);
+  ["30d", "17 3 * * *"],
+  ["365d", "17 3 * * *"],
+  ["12h", "17 * * * *"],
+])("spend logs older than %s are deleted by LiteLLM's own job, run at %s; prompts and responses stay out of them", (retention, cron) => {
+  const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, spendLogRetention: retention }));
+  expect(config.general_settings).toMatchObject({
+    maximum_spend_logs_retention_period: retention,
+    maximum_spend_logs_cleanup_cron: cron,
+    store_prompts_in_spend_logs: false,
+  });
+  // Error logs are spend-log rows of failed requests, pruned with them: they stay on.
+  expect(config.general_settings.disable_error_logs).toBeUndefined();
+});

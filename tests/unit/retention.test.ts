@@ -1,4 +1,4 @@
-import { RETENTION_FORMS, retentionCleanupInterval, SPEND_LOG_RETENTION_DEFAULTS, spendLogRetention } from "../../lib/retention";
+import { RETENTION_FORMS, retentionCleanupCron, SPEND_LOG_RETENTION_DEFAULTS, spendLogRetention } from "../../lib/retention";
 import { resolveSettings } from "../../lib/settings";
 import { argsFromConfig } from "../../lib/config";
 
@@ -35,16 +35,16 @@ describe("spendLogRetention", () => {
   });
 });
 
-describe("retentionCleanupInterval", () => {
+describe("retentionCleanupCron", () => {
   test.each([
-    ["1h", "1h"],
-    ["12h", "1h"],
-    ["24h", "1h"],
-    ["1d", "1h"],
-    ["25h", "1d"],
-    ["2d", "1d"],
-    ["365d", "1d"],
-  ])("a retention of %s is enforced every %s", (retention, interval) => {
-    expect(retentionCleanupInterval(retention)).toBe(interval);
+    ["1h", "17 * * * *"],
+    ["12h", "17 * * * *"],
+    ["24h", "17 * * * *"],
+    ["1d", "17 * * * *"],
+    ["25h", "17 3 * * *"],
+    ["2d", "17 3 * * *"],
+    ["365d", "17 3 * * *"],
+  ])("a retention of %s is enforced at %s", (retention, cron) => {
+    expect(retentionCleanupCron(retention)).toBe(cron);
   });
 });
