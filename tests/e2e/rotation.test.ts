@@ -112,6 +112,7 @@ describeE2E("credential rotation as config, on a stack of the release before it"
     await stack.expectNoChanges();
     const config = await dockerExec(n.container("litellm"), ["cat", LITELLM_CONFIG_PATH]);
     expect(config).toMatch(/maximum_spend_logs_retention_period: 30d\n/);
+    expect(config).toMatch(/maximum_spend_logs_cleanup_cron: "?17 3 \* \* \*"?\n/);
     expect((await stack.outputs()).litellmMasterKey).toBe(before.litellmMasterKey);
   });
 
