@@ -25,6 +25,7 @@ import { ContainerPidsLimit } from "./containerPidsLimit";
 import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
 import { Redis } from "./redis";
 import { GatewaySecrets } from "./secrets";
+import { effectiveVersions, rotationLabels } from "../lib/rotation";
 import { VirtualKeys } from "./virtualKeys";
 
 /**
@@ -301,7 +302,8 @@ export class Gateway extends pulumi.ComponentResource {
     );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
-    this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey }, { parent: this });
+    const secretVersions = effectiveVersions(settings.secretVersions, { masterKey: args.masterKey !== undefined });
+    this.secrets = new GatewaySecrets(`${name}-secrets`, { masterKey: args.masterKey, versions: secretVersions }, { parent: this });
     const networks = Object.fromEntries(
       NETWORK_ROLES.map((role) => [
         role,
@@ -321,7 +323,7 @@ export class Gateway extends pulumi.ComponentResource {
         password: this.secrets.postgresPassword,
         profile: this.profile,
         ephemeral: settings.ephemeral,
-        labels,
+        labels: { ...labels, ...rotationLabels(secretVersions, ["postgresPassword"]) },
       },
       inGateway,
     );
@@ -358,7 +360,8 @@ export class Gateway extends pulumi.ComponentResource {
         uiPassword: this.secrets.litellmUiPassword,
         providerApiKeys: args.providerApiKeys,
         redisPassword: this.redis ? this.secrets.redisPassword : undefined,
-        labels,
+        spendLogRetention: settings.spendLogRetention,
+        labels: { ...labels, ...rotationLabels(secretVersions, ["postgresPassword", "masterKey"]) },
         // LiteLLM exits when its database is unusable at start, and its workers count limits in
         // Redis from the first request.
         startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
@@ -397,7 +400,7 @@ export class Gateway extends pulumi.ComponentResource {
         adminPassword: this.secrets.openWebuiAdminPassword,
         ...endpoint,
         ephemeral: settings.ephemeral,
-        labels,
+        labels: { ...labels, ...rotationLabels(secretVersions, ["webuiSecretKey"]) },
       },
       inGateway,
     );

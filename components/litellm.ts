@@ -35,6 +35,8 @@ export interface LitellmArgs {
   readonly redisPassword?: pulumi.Input<string>;
   /** Provider API keys as environment variables, e.g. OPENAI_API_KEY. Default none. */
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** How long LiteLLM keeps spend logs, `<n>d` or `<n>h` (lib/retention.ts). Required. */
+  readonly spendLogRetention: string;
   /** Labels on the container. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
   /**
@@ -61,7 +63,12 @@ export class Litellm extends pulumi.ComponentResource {
   constructor(name: string, args: LitellmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Litellm", name, {}, opts);
     this.containerName = `${args.namePrefix}-litellm`;
-    this.configYaml = renderLitellmConfig({ models: args.models ?? [], budget: args.budget, redis: args.redisPassword !== undefined });
+    this.configYaml = renderLitellmConfig({
+      models: args.models ?? [],
+      budget: args.budget,
+      redis: args.redisPassword !== undefined,
+      spendLogRetention: args.spendLogRetention,
+    });
 
     const envs = pulumi
       .all([args.masterKey, args.saltKey, args.databaseUrl, args.uiPassword, pulumi.output(args.providerApiKeys ?? {}), args.redisPassword])

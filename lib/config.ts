@@ -90,6 +90,10 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   vpsDeployUser: { kind: "string" },
   vpsProtection: { kind: "boolean" },
   previewTtl: { kind: "string" },
+  spendLogRetention: { kind: "string" },
+  postgresPasswordVersion: { kind: "integer" },
+  masterKeyVersion: { kind: "integer" },
+  webuiSecretKeyVersion: { kind: "integer" },
 };
 
 function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {

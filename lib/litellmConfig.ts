@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import { BudgetProfile } from "../profiles";
 import { LITELLM_DB_POOL_PER_WORKER, REQUEST_BUDGET_SECONDS } from "./constants";
 import { litellmCoordinationRedis } from "./redisConfig";
+import { retentionCleanupCron } from "./retention";
 import { ModelSpec } from "./validation";
 
 export interface LitellmConfigInput {
@@ -11,6 +12,11 @@ export interface LitellmConfigInput {
   readonly budget: BudgetProfile;
   /** Whether LiteLLM's workers share a Redis (`general_settings.coordination_redis`). Default false. */
   readonly redis?: boolean;
+  /**
+   * How long spend logs are kept, `<n>d` or `<n>h` (lib/retention.ts), enforced by LiteLLM's own
+   * cleanup job. Required: a gateway whose database grows without bound is not an option.
+   */
+  readonly spendLogRetention: string;
 }
 
 /** Retries per request, applied by LiteLLM's router (honours the provider's Retry-After). */
@@ -52,6 +58,15 @@ export function renderLitellmConfig(input: LitellmConfigInput): string {
       database_connection_pool_limit: LITELLM_DB_POOL_PER_WORKER,
       database_connection_timeout: 60,
       ...(input.redis ? { coordination_redis: litellmCoordinationRedis() } : {}),
+      // LiteLLM's own retention (litellm 1.110.1, proxy/db/db_transaction_queue/spend_log_cleanup.py;
+      // no licence needed): a scheduled job deletes LiteLLM_SpendLogs rows, failed requests' included,
+      // and their LiteLLM_SpendLogToolIndex rows older than the period. With several workers the
+      // coordination Redis's pod lock lets one run at a time; a single worker needs no lock.
+      maximum_spend_logs_retention_period: input.spendLogRetention,
+      maximum_spend_logs_cleanup_cron: retentionCleanupCron(input.spendLogRetention),
+      // Request and response bodies stay out of the spend logs: LiteLLM's default, written down so
+      // the choice is visible here. Turned on in the admin UI, they are pruned with their rows.
+      store_prompts_in_spend_logs: false,
     },
     litellm_settings: {
       request_timeout: REQUEST_BUDGET_SECONDS,

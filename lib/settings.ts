@@ -6,6 +6,8 @@ import { SettingError, shown } from "./errors";
 import * as validate from "./validation";
 import { ModelSpec } from "./validation";
 import { consumers, DEFAULT_CONSUMERS, KeyConsumer } from "./virtualKeys";
+import { FIRST_SECRET_VERSION, SecretVersions, secretVersion } from "./rotation";
+import { SPEND_LOG_RETENTION_DEFAULTS, spendLogRetention } from "./retention";
 import { checkPublicUrl, defaultPublicUrl, PROXY_DEFAULTS, ProxySettings, ProxySettingsInput, resolveProxySettings } from "./proxySettings";
 
 /** Images the gateway runs, each pinned to a release (image-pins-and-hetzner.md §0). */
@@ -50,6 +52,9 @@ export const DEFAULTS = {
   apiKeys: DEFAULT_CONSUMERS,
   continueModels: [] as string[],
   continueAnthropicTier: 1,
+  postgresPasswordVersion: FIRST_SECRET_VERSION,
+  masterKeyVersion: FIRST_SECRET_VERSION,
+  webuiSecretKeyVersion: FIRST_SECRET_VERSION,
 } as const;
 
 /** The plain (non-secret) settings a gateway is built from; every field is optional. */
@@ -112,6 +117,17 @@ export interface SettingsInput extends ProxySettingsInput {
   readonly continueKey?: string;
   /** Anthropic API tier (1-4) the Continue.dev config sizes context windows for. Default 1. */
   readonly continueAnthropicTier?: number;
+  /**
+   * How long LiteLLM keeps its spend logs, `<n>d` or `<n>h` (LiteLLM's own cleanup job deletes older
+   * ones). Default per profile: small 30d, medium 90d, large 365d (lib/retention.ts).
+   */
+  readonly spendLogRetention?: string;
+  /** Generation of the generated PostgreSQL password; raising it rotates the password on the next `pulumi up`. Default 1. */
+  readonly postgresPasswordVersion?: number;
+  /** Generation of the generated LiteLLM master key (not a supplied `masterKey`); raising it rotates the key. Default 1. */
+  readonly masterKeyVersion?: number;
+  /** Generation of Open WebUI's generated WEBUI_SECRET_KEY; raising it rotates it (every session ends). Default 1. */
+  readonly webuiSecretKeyVersion?: number;
 }
 
 /** Settings after defaults and validation. */
@@ -141,6 +157,10 @@ export interface GatewaySettings {
   readonly continueAnthropicTier: 1 | 2 | 3 | 4;
   /** nginx: TLS, admin listener exposure, trusted proxies, API rate limit. */
   readonly proxy: ProxySettings;
+  /** How long LiteLLM keeps spend logs, e.g. "90d" (the profile's default unless the stack says). */
+  readonly spendLogRetention: string;
+  /** The generation of each rotatable generated secret (lib/rotation.ts). */
+  readonly secretVersions: SecretVersions;
 }
 
 function boolean(key: string, value: unknown): boolean {
@@ -242,6 +262,12 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
   if (![1, 2, 3, 4].includes(tier)) {
     throw new SettingError("continueAnthropicTier", shown(tier), "must be 1, 2, 3 or 4");
   }
+  const spendLogRetentionValue = spendLogRetention("spendLogRetention", input.spendLogRetention ?? SPEND_LOG_RETENTION_DEFAULTS[profile]);
+  const secretVersions: SecretVersions = {
+    postgresPassword: secretVersion("postgresPasswordVersion", input.postgresPasswordVersion ?? DEFAULTS.postgresPasswordVersion),
+    masterKey: secretVersion("masterKeyVersion", input.masterKeyVersion ?? DEFAULTS.masterKeyVersion),
+    webuiSecretKey: secretVersion("webuiSecretKeyVersion", input.webuiSecretKeyVersion ?? DEFAULTS.webuiSecretKeyVersion),
+  };
   return {
     profile,
     budget,
@@ -264,5 +290,7 @@ export function resolveSettings(input: SettingsInput, providerKeyNames: readonly
     continueKey,
     continueAnthropicTier: tier as 1 | 2 | 3 | 4,
     proxy,
+    spendLogRetention: spendLogRetentionValue,
+    secretVersions,
   };
 }

@@ -144,7 +144,12 @@ function mockState(type: string, name: string, inputs: any): { id: string; state
       state.base64 = createHash("sha256").update(name).digest().subarray(0, inputs.length).toString("base64");
       break;
     case "random:index/randomPassword:RandomPassword":
-      state.result = `${name.replace(/[^A-Za-z0-9]/g, "")}x${"a".repeat(inputs.length)}`.slice(0, inputs.length);
+      // Like the random provider, a new value when the keepers change (a rotation, lib/rotation.ts).
+      state.result =
+        `${inputs.keepers ? createHash("sha256").update(JSON.stringify(inputs.keepers)).digest("hex").slice(0, 8) : ""}${name.replace(/[^A-Za-z0-9]/g, "")}x${"a".repeat(inputs.length)}`.slice(
+          0,
+          inputs.length,
+        );
       break;
     case "docker:index/remoteImage:RemoteImage":
       state.imageId = `sha256:${Buffer.from(inputs.name).toString("hex").padEnd(64, "0").slice(0, 64)}`;

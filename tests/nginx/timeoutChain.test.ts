@@ -86,7 +86,9 @@ const silent = { "x-stub-delay-ms": String(SILENT_MS) };
 const chat = (stream: boolean) => ({ model: "m", messages: [{ role: "user", content: "hi" }], stream });
 
 describeWith("the timeout chain (nginx, Open WebUI, LiteLLM, provider), scaled down", nginxRequirements(), () => {
-  const litellmConfig = parse(renderLitellmConfig({ models: [{ name: "m", model: "openai/m" }], budget: BUDGETS.test }));
+  const litellmConfig = parse(
+    renderLitellmConfig({ models: [{ name: "m", model: "openai/m" }], budget: BUDGETS.test, spendLogRetention: "90d" }),
+  );
   const webuiEnv = envRecord(sampleOpenWebuiEnv());
   const nginxSeconds = NGINX_PROXY_TIMEOUT_SECONDS / SPEEDUP;
 

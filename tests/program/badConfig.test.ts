@@ -606,6 +606,12 @@ const rows: Row[] = [
     /dockerHost = "ssh:\/\/deploy@gw.example.com": must be unset with vps: true: the provisioned server is the Docker host/,
   ],
   ["a VPS setting without vps", { vpsServerType: "cpx32" }, /vpsServerType = "cpx32": only applies with vps: true/],
+  ["a retention of zero days", { spendLogRetention: "0d" }, /spendLogRetention = "0d": must be a positive whole number of hours or days/],
+  ["a retention in minutes", { spendLogRetention: "90m" }, /spendLogRetention = "90m": must be a positive whole number of hours or days/],
+  ["a retention that is not a duration", { spendLogRetention: "forever" }, /spendLogRetention = "forever": must be a positive/],
+  ["a password version of zero", { postgresPasswordVersion: "0" }, /postgresPasswordVersion = 0: must be a whole number from 1 to 1000000/],
+  ["a master key version that is not a number", { masterKeyVersion: "next" }, /masterKeyVersion = "next": must be a whole number$/],
+  ["a negative WEBUI_SECRET_KEY version", { webuiSecretKeyVersion: "-2" }, /webuiSecretKeyVersion = -2: must be a whole number from 1/],
 ];
 
 describe("bad config is refused before anything is registered", () => {

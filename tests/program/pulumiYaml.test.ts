@@ -26,6 +26,9 @@ const codeDefaults: Record<string, unknown> = {
   adminBindAddress: DEFAULTS.adminBindAddress,
   adminAllowedCidrs: DEFAULTS.adminAllowedCidrs,
   trustedProxies: DEFAULTS.trustedProxies,
+  postgresPasswordVersion: DEFAULTS.postgresPasswordVersion,
+  masterKeyVersion: DEFAULTS.masterKeyVersion,
+  webuiSecretKeyVersion: DEFAULTS.webuiSecretKeyVersion,
 };
 
 test("every declared key is a setting the program reads, with a description", () => {
@@ -67,6 +70,7 @@ test("the only undeclared settings are objects (which Pulumi.yaml cannot type), 
     "previewTtl",
     "providerApiKeys",
     "publicUrl",
+    "spendLogRetention",
     "tlsCertificate",
     "tlsKey",
     "vps",

@@ -36,7 +36,10 @@ interface Proxy {
 async function startLitellm(dir: string, args: string[]): Promise<Proxy> {
   const port = await freePort();
   const config = path.join(dir, "config.yaml");
-  fs.writeFileSync(config, renderLitellmConfig({ models: [{ name: "gpt-test", model: "openai/gpt-test" }], budget: BUDGETS.test }));
+  fs.writeFileSync(
+    config,
+    renderLitellmConfig({ models: [{ name: "gpt-test", model: "openai/gpt-test" }], budget: BUDGETS.test, spendLogRetention: "30d" }),
+  );
   const argv = withFlag(withFlag(args, "--config", config), "--port", String(port));
   const env: NodeJS.ProcessEnv = { ...process.env, LITELLM_MASTER_KEY: MASTER_KEY, LITELLM_MODE: "PRODUCTION", HOST: "127.0.0.1" };
   // Offline: the bundled model cost map instead of a fetch from GitHub on every start.

@@ -115,7 +115,8 @@ describeWith("Redis: config, healthcheck and LiteLLM's settings (real redis-serv
   });
 
   test("LiteLLM's generated settings reach the server: config.yaml's coordination_redis with the password from its environment", () => {
-    const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, redis: true })).general_settings.coordination_redis;
+    const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, redis: true, spendLogRetention: "90d" })).general_settings
+      .coordination_redis;
     const env = envRecord(
       litellmEnv({
         masterKey: "sk-m",

@@ -12,7 +12,7 @@ const models = [
 ];
 
 describe.each(Object.values(BUDGETS))("config.yaml for budget $name", (budget) => {
-  const text = renderLitellmConfig({ models, budget });
+  const text = renderLitellmConfig({ models, budget, spendLogRetention: "90d" });
   const config = parse(text);
 
   test("parses as YAML with only keys LiteLLM documents, in the sections it reads them from", () => {
@@ -75,7 +75,22 @@ describe.each(Object.values(BUDGETS))("config.yaml for budget $name", (budget) =
 });
 
 test("a pool of 10 per worker is written explicitly, so PostgreSQL's max_connections can be sized from it", () => {
-  const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test }));
+  const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, spendLogRetention: "90d" }));
   expect(config.general_settings.database_connection_pool_limit).toBe(10);
   expect(config.model_list).toEqual([]);
+});
+
+test.each([
+  ["30d", "17 3 * * *"],
+  ["365d", "17 3 * * *"],
+  ["12h", "17 * * * *"],
+])("spend logs older than %s are deleted by LiteLLM's own job, run at %s; prompts and responses stay out of them", (retention, cron) => {
+  const config = parse(renderLitellmConfig({ models: [], budget: BUDGETS.test, spendLogRetention: retention }));
+  expect(config.general_settings).toMatchObject({
+    maximum_spend_logs_retention_period: retention,
+    maximum_spend_logs_cleanup_cron: cron,
+    store_prompts_in_spend_logs: false,
+  });
+  // Error logs are spend-log rows of failed requests, pruned with them: they stay on.
+  expect(config.general_settings.disable_error_logs).toBeUndefined();
 });
