@@ -20,6 +20,7 @@ import { Litellm } from "./litellm";
 import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
+import { PostgresDataGuard } from "./postgresDataGuard";
 import { PrivateNetwork } from "./network";
 import { ContainerPidsLimit } from "./containerPidsLimit";
 import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
@@ -206,6 +207,8 @@ export class Gateway extends pulumi.ComponentResource {
   /** Backend (PostgreSQL, Redis, LiteLLM), frontend (nginx, LiteLLM, Open WebUI), egress, edge (nginx's published ports). */
   public readonly networks: Readonly<Record<NetworkRole, PrivateNetwork>>;
   public readonly postgres: Postgres;
+  /** The PostgreSQL image that owns the data volume; refuses a major-version or collation-OS change. */
+  public readonly postgresDataGuard: PostgresDataGuard;
   /** Present when the profile runs LiteLLM with more than one worker. */
   public readonly redis?: Redis;
   public readonly litellm: Litellm;
@@ -254,6 +257,9 @@ export class Gateway extends pulumi.ComponentResource {
     this.profile = PROFILES[settings.profile];
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
+    // First of all: its check refuses a PostgreSQL image that cannot open the data volume before
+    // any other resource is planned, in preview as in up.
+    this.postgresDataGuard = new PostgresDataGuard(`${name}-postgres-data-guard`, { image: settings.images.postgres }, { parent: this });
 
     this.vps = vps
       ? new Vps(
@@ -322,6 +328,7 @@ export class Gateway extends pulumi.ComponentResource {
         profile: this.profile,
         ephemeral: settings.ephemeral,
         labels,
+        startAfter: [this.postgresDataGuard],
       },
       inGateway,
     );

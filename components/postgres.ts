@@ -22,6 +22,11 @@ export interface PostgresArgs {
   readonly ephemeral?: boolean;
   /** Labels on the container and volume. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Resources the container is created (and replaced) after, e.g. the PostgresDataGuard, whose
+   * check refuses an image that cannot open the data volume. Default none.
+   */
+  readonly startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -63,7 +68,7 @@ export class Postgres extends pulumi.ComponentResource {
         stopGraceSeconds: 60,
         labels,
       },
-      { parent: this },
+      { parent: this, dependsOn: args.startAfter },
     ).container;
 
     this.databaseUrl = pulumi.secret(
