@@ -257,8 +257,8 @@ export class Gateway extends pulumi.ComponentResource {
     this.profile = PROFILES[settings.profile];
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
-    // First of all: its check refuses a PostgreSQL image that cannot open the data volume before
-    // any other resource is planned, in preview as in up.
+    // Its check refuses a PostgreSQL image that cannot open the data volume; PostgreSQL's image
+    // and container wait for it, so nothing of a refused pin is pulled or replaced.
     this.postgresDataGuard = new PostgresDataGuard(`${name}-postgres-data-guard`, { image: settings.images.postgres }, { parent: this });
 
     this.vps = vps
@@ -369,6 +369,8 @@ export class Gateway extends pulumi.ComponentResource {
         // LiteLLM exits when its database is unusable at start, and its workers count limits in
         // Redis from the first request.
         startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
+        // A new image's migrations run (and must succeed) before the container is replaced.
+        migration: { ...endpoint, network: networks.backend.name },
       },
       inGateway,
     );

@@ -11,7 +11,14 @@ describe("parseImagePin", () => {
     ["postgres:17.2-alpine3.24", { repository: "postgres", tag: "17.2-alpine3.24", version: "17.2", major: 17, suffix: "alpine3.24" }],
     [
       `127.0.0.1:5000/library/postgres:16.15-bookworm@${DIGEST_A}`,
-      { repository: "127.0.0.1:5000/library/postgres", tag: "16.15-bookworm", digest: DIGEST_A, version: "16.15", major: 16, suffix: "bookworm" },
+      {
+        repository: "127.0.0.1:5000/library/postgres",
+        tag: "16.15-bookworm",
+        digest: DIGEST_A,
+        version: "16.15",
+        major: 16,
+        suffix: "bookworm",
+      },
     ],
     ["ghcr.io/berriai/litellm:v1.110.1", { repository: "ghcr.io/berriai/litellm", tag: "v1.110.1", suffix: "v1.110.1" }],
     [`postgres@${DIGEST_A}`, { repository: "postgres", digest: DIGEST_A }],
@@ -20,7 +27,12 @@ describe("parseImagePin", () => {
   });
 
   test("the program's default PostgreSQL pin is major 16 on the default OS family", () => {
-    expect(postgresDataImage(DEFAULTS.images.postgres)).toEqual({ image: DEFAULTS.images.postgres, major: 16, os: "trixie", libc: "glibc" });
+    expect(postgresDataImage(DEFAULTS.images.postgres)).toEqual({
+      image: DEFAULTS.images.postgres,
+      major: 16,
+      os: "trixie",
+      libc: "glibc",
+    });
   });
 
   test("something that is no image reference is refused", () => {
@@ -68,7 +80,12 @@ describe("postgresImageRefusal", () => {
   });
 
   test.each([
-    ["bookworm -> trixie", "postgres:16.15-bookworm", "postgres:16.15-trixie", /Debian bookworm \(glibc\).*Debian trixie \(glibc\)'s.*keep the OS suffix "-bookworm"/],
+    [
+      "bookworm -> trixie",
+      "postgres:16.15-bookworm",
+      "postgres:16.15-trixie",
+      /Debian bookworm \(glibc\).*Debian trixie \(glibc\)'s.*keep the OS suffix "-bookworm"/,
+    ],
     ["default (trixie) -> bookworm", "postgres:16.15", "postgres:16.15-bookworm", /keep the OS suffix "-trixie" \(the default\)/],
     ["glibc -> musl", "postgres:16.15-trixie", "postgres:16.15-alpine3.24", /Debian trixie \(glibc\).*Alpine \(musl\)'s/],
     ["musl -> glibc", "postgres:16.15-alpine", "postgres:16.15", /Alpine \(musl\).*Debian trixie \(glibc\)'s/],
