@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the five images the gateway deploys, and two newer LiteLLM stand-in tags for upgrade
-# tests, from what this machine has (no registry on the internet), and pushes them to the local registry under the pinned repository paths and tags:
+# tests, from what this machine has (no registry on the internet), and pushes them to the local
+# registry under the pinned repository paths and tags:
 #
 #   127.0.0.1:5000/library/postgres:16.15-trixie     PostgreSQL from Debian sid (its only server
 #                                                     package is 18.x; see the postgresql-version label)
