@@ -48,7 +48,8 @@ export function parseImagePin(reference: string): ImagePin {
  */
 export const POSTGRES_DEFAULT_OS = "trixie";
 /** Debian releases the official postgres image has been built on. */
-const DEBIAN_RELEASES = new Set(["buster", "bullseye", "bookworm", "trixie", "forky"]);
+// An array, not a Set: Pulumi serializes the guard's provider by value, and a captured Set does not survive it.
+const DEBIAN_RELEASES: readonly string[] = ["buster", "bullseye", "bookworm", "trixie", "forky"];
 
 /**
  * Where a PostgreSQL image's text sort order (collation) comes from: the C library of the OS it is
@@ -68,7 +69,7 @@ export interface CollationFamily {
 /** The collation family of a postgres tag's OS suffix (none: POSTGRES_DEFAULT_OS). */
 export function postgresCollationFamily(suffix: string | undefined): CollationFamily {
   const os = suffix ?? POSTGRES_DEFAULT_OS;
-  if (DEBIAN_RELEASES.has(os)) {
+  if (DEBIAN_RELEASES.includes(os)) {
     return { libc: "glibc", release: os, label: `Debian ${os} (glibc)` };
   }
   if (/^alpine(\d+\.\d+)?$/.test(os)) {
