@@ -257,8 +257,9 @@ export class Gateway extends pulumi.ComponentResource {
     this.profile = PROFILES[settings.profile];
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
-    // Its check refuses a PostgreSQL image that cannot open the data volume; PostgreSQL's image
-    // and container wait for it, so nothing of a refused pin is pulled or replaced.
+    // Its check refuses a PostgreSQL image that cannot open the data volume. The Docker provider,
+    // and with it every Docker resource, waits for it: after a refusal nothing on the host changes,
+    // whatever else the run would have changed.
     this.postgresDataGuard = new PostgresDataGuard(`${name}-postgres-data-guard`, { image: settings.images.postgres }, { parent: this });
 
     this.vps = vps
@@ -303,7 +304,7 @@ export class Gateway extends pulumi.ComponentResource {
             }
           : {}),
       },
-      { parent: this },
+      { parent: this, dependsOn: [this.postgresDataGuard] },
     );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 

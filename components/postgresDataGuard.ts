@@ -15,6 +15,14 @@ export interface PostgresDataGuardState {
   readonly libc?: string;
 }
 
+/**
+ * How long a refusal waits before it is returned. The engine stops the deployment at a failed
+ * check, and a component of the program that is still sending its outputs then fails with an
+ * unhandled "resource monitor shut down" and a stack trace below the refusal. Everything that does
+ * not wait for the guard is registered by then; what waits for it is never sent.
+ */
+export const REFUSAL_SETTLE_MS = 5000;
+
 function recorded(setting: string, image: string): PostgresDataGuardState {
   return { setting, ...postgresDataImage(image) };
 }
@@ -33,8 +41,12 @@ export const postgresDataGuardProvider: pulumi.dynamic.ResourceProvider = {
       return { inputs };
     }
     const refusal = postgresImageRefusal(news.setting, olds.image, news.image);
+    if (refusal === undefined) {
+      return { inputs };
+    }
+    await new Promise((resolve) => setTimeout(resolve, REFUSAL_SETTLE_MS));
     // No property: the CLI then prints "resource '<name>' has a problem: <reason>", one line.
-    return refusal === undefined ? { inputs } : { inputs, failures: [{ property: "", reason: refusal }] };
+    return { inputs, failures: [{ property: "", reason: refusal }] };
   },
   async diff(_id: string, olds: PostgresDataGuardState, news: PostgresDataGuardState): Promise<pulumi.dynamic.DiffResult> {
     return { changes: JSON.stringify(recorded(olds.setting, olds.image)) !== JSON.stringify(recorded(news.setting, news.image)) };

@@ -33,30 +33,32 @@ const LITELLM_NEXT = `${REGISTRY}/berriai/litellm:v1.110.2`;
 const LITELLM_BROKEN = `${REGISTRY}/berriai/litellm:v1.110.2-broken-migration`;
 const GUARD = "pulumi-nodejs:dynamic/ai-gateway:PostgresDataGuard";
 
-/** `docker events` of one container name between two times: "<action> <exitCode>" in order, with their times. */
+/** `docker events` (create, start, die, destroy) of one container name since a time, oldest first. */
 async function events(container: string, since: number): Promise<{ nanos: bigint; action: string; exitCode: string; id: string }[]> {
   const until = Math.ceil(Date.now() / 1000) + 1;
+  const filters = ["type=container", `container=${container}`, ...["create", "start", "die", "destroy"].map((e) => `event=${e}`)];
   const result = await docker([
     "events",
     "--since",
     String(since),
     "--until",
     String(until),
-    "--filter",
-    "type=container",
-    "--filter",
-    `container=${container}`,
+    ...filters.flatMap((f) => ["--filter", f]),
     "--format",
-    '{{.TimeNano}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "exitCode"}}',
+    "{{json .}}",
   ]);
   return result.stdout
     .split("\n")
     .filter(Boolean)
     .map((line) => {
-      const [nanos, action, id, exitCode = ""] = line.split(" ");
-      return { nanos: BigInt(nanos), action, id, exitCode };
-    })
-    .filter((e) => ["create", "start", "die", "destroy"].includes(e.action));
+      const event = JSON.parse(line) as { timeNano: number; Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
+      return {
+        nanos: BigInt(JSON.parse(line.replace(/"timeNano":(\d+)/, '"timeNano":"$1"')).timeNano),
+        action: event.Action,
+        id: event.Actor.ID,
+        exitCode: event.Actor.Attributes.exitCode ?? "",
+      };
+    });
 }
 
 /** The human output of a CLI run (stdout and stderr), and the lines naming the refusal. */

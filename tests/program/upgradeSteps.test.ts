@@ -41,9 +41,11 @@ describe("upgrade steps on the small stack", () => {
     expect(container("postgres").dependencies).toContain(guard.urn);
     expect(image("postgres").dependencies).toContain(guard.urn);
     expect(find(run, TYPES.volume, "-postgres-data").dependencies).not.toContain(guard.urn);
-    // Nothing else waits for it.
+    // And so does the Docker provider, so that no Docker resource changes before the guard passed.
+    const provider = one(TYPES.dockerProvider);
+    expect(provider.dependencies).toContain(guard.urn);
     const waiting = run.resources.filter((r) => r.dependencies.includes(guard.urn)).map((r) => r.name);
-    expect(waiting.sort()).toEqual([container("postgres").name, image("postgres").name].sort());
+    expect(waiting.sort()).toEqual([container("postgres").name, image("postgres").name, provider.name].sort());
   });
 
   test("LiteLLM's migration step runs the pulled image's id on the backend network, with the database URL as a secret", () => {
