@@ -9,7 +9,7 @@
  * (scripts/build-images.sh): v1.110.1, v1.110.2 (one more migration) and v1.110.2-broken-migration
  * (that migration fails half-way, as a Prisma migration can).
  */
-import { CliResult, docker, inspect, psql, Stack, Workspace } from "./harness";
+import { changes, CliResult, docker, inspect, psql, Stack, Workspace } from "./harness";
 import {
   allHealthy,
   fingerprint,
@@ -18,6 +18,7 @@ import {
   readMarkers,
   removeLeftovers,
   useLocalImages,
+  useProgram,
   virtualKeys,
   writeMarkers,
 } from "./gateway";
@@ -32,6 +33,8 @@ const BASE_URL = `http://127.0.0.1:${HTTP_PORT}`;
 const LITELLM_NEXT = `${REGISTRY}/berriai/litellm:v1.110.2`;
 const LITELLM_BROKEN = `${REGISTRY}/berriai/litellm:v1.110.2-broken-migration`;
 const GUARD = "pulumi-nodejs:dynamic/ai-gateway:PostgresDataGuard";
+/** main before the guard and the migration step: the stack is first deployed by it. */
+const BEFORE_UPGRADE_STEPS_COMMIT = "7f67a05";
 
 /** `docker events` (create, start, die, destroy) of one container name since a time, oldest first. */
 async function events(container: string, since: number): Promise<{ nanos: bigint; action: string; exitCode: string; id: string }[]> {
@@ -77,6 +80,7 @@ describeE2E("safe upgrades: the PostgreSQL data guard and LiteLLM's migration st
     // Builds (or finds) the stand-in's three LiteLLM tags along with the other images.
     await registryImages();
     await removeLeftovers(STACK, { volumes: true });
+    useProgram(workspace, BEFORE_UPGRADE_STEPS_COMMIT);
     await stack.init();
     await useLocalImages(stack);
     await stack.set("profile", "small");
@@ -93,6 +97,22 @@ describeE2E("safe upgrades: the PostgreSQL data guard and LiteLLM's migration st
     await stack.destroy({ allowFailure: true });
     await removeLeftovers(STACK, { volumes: true });
     workspace.remove();
+  });
+
+  test("a stack deployed before the upgrade steps: one up adds the guard and the migration step, replaces nothing, and converges", async () => {
+    const before = await fingerprint(STACK);
+    useProgram(workspace);
+    const planned = changes(await stack.previewSteps());
+    const { steps } = await stack.up();
+    expect(changes(steps)).toEqual(planned);
+    expect(planned).toEqual([
+      "create LitellmMigration ai-gateway-litellm-migration",
+      "create PostgresDataGuard ai-gateway-postgres-data-guard",
+    ]);
+    // LiteLLM already runs this image: creating the step ran no migration container.
+    expect((await docker(["ps", "-a", "-q", "--filter", `name=^/${n.container("litellm")}-migrate$`])).stdout.trim()).toBe("");
+    expect(await fingerprint(STACK)).toEqual(before);
+    await stack.expectNoChanges();
   });
 
   test("a PostgreSQL major-version change: preview and up fail with one line naming it, and nothing changes", async () => {
