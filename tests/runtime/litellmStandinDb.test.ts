@@ -301,7 +301,9 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
     const BROKEN = "20261120000000_standin_broken_migration";
     const ledger = () => sql(`SELECT migration_name || ' ' || (finished_at IS NOT NULL) FROM "_prisma_migrations" ORDER BY started_at`);
     const column = (name: string) =>
-      sql(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'LiteLLM_VerificationToken' AND column_name = 'standin_${name}'`);
+      sql(
+        `SELECT count(*) FROM information_schema.columns WHERE table_name = 'LiteLLM_VerificationToken' AND column_name = 'standin_${name}'`,
+      );
 
     test("--skip_server_startup sets up and migrates, says so and exits 0 without listening; a second run is a no-op", () => {
       expect(ledger()).toBe("");
@@ -324,7 +326,9 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
       expect(broken.stderr).toMatch(
         /^LiteLLM Proxy: Database migration cannot proceed\. Database migration failed and cannot be auto-recovered\. Manual intervention required\.\n\nPrisma error:\nError: P3018\n\nA migration failed to apply\. New migrations cannot be applied before the error is recovered from\./,
       );
-      expect(broken.stderr).toContain(`Migration name: ${BROKEN}\n\nDatabase error code: 42703\n\nDatabase error:\nERROR:  column "no_such_column" does not exist`);
+      expect(broken.stderr).toContain(
+        `Migration name: ${BROKEN}\n\nDatabase error code: 42703\n\nDatabase error:\nERROR:  column "no_such_column" does not exist`,
+      );
       expect(broken.stderr).not.toContain(PASSWORD);
       // Half-applied: its first statement is committed, the ledger row unfinished with the error.
       expect(column(BROKEN)).toBe("1");
@@ -337,7 +341,9 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
     test("after it, every start stops with P3009 (as LiteLLM's v2 resolver does) until the row is resolved or the database restored", () => {
       const stopped = startToExit(dbEnv());
       expect(stopped.status).toBe(2);
-      expect(stopped.stderr).toMatch(/^LiteLLM Proxy: Database migration cannot proceed\. Migration completion could not be verified\. LiteLLM startup has stopped\./);
+      expect(stopped.stderr).toMatch(
+        /^LiteLLM Proxy: Database migration cannot proceed\. Migration completion could not be verified\. LiteLLM startup has stopped\./,
+      );
       expect(stopped.stderr).toContain(`Error: P3009`);
       expect(stopped.stderr).toContain(`The \`${BROKEN}\` migration started at `);
       // LiteLLM's documented recovery (troubleshoot/prisma_migrations.md): delete the row, start again.
