@@ -20,6 +20,7 @@ import { Litellm } from "./litellm";
 import { Nginx } from "./nginx";
 import { OpenWebui } from "./openWebui";
 import { Postgres } from "./postgres";
+import { PostgresDataGuard } from "./postgresDataGuard";
 import { PrivateNetwork } from "./network";
 import { ContainerPidsLimit } from "./containerPidsLimit";
 import { NETWORK_ROLES, NETWORKS, NetworkRole, ServiceKey, serviceNetworks } from "../lib/containerSecurity";
@@ -207,6 +208,8 @@ export class Gateway extends pulumi.ComponentResource {
   /** Backend (PostgreSQL, Redis, LiteLLM), frontend (nginx, LiteLLM, Open WebUI), egress, edge (nginx's published ports). */
   public readonly networks: Readonly<Record<NetworkRole, PrivateNetwork>>;
   public readonly postgres: Postgres;
+  /** The PostgreSQL image that owns the data volume; refuses a major-version or collation-OS change. */
+  public readonly postgresDataGuard: PostgresDataGuard;
   /** Present when the profile runs LiteLLM with more than one worker. */
   public readonly redis?: Redis;
   public readonly litellm: Litellm;
@@ -255,6 +258,10 @@ export class Gateway extends pulumi.ComponentResource {
     this.profile = PROFILES[settings.profile];
     this.budget = BUDGETS[settings.budget];
     const labels = { "ai-gateway.gateway": namePrefix };
+    // Its check refuses a PostgreSQL image that cannot open the data volume. The Docker provider,
+    // and with it every Docker resource, waits for it: after a refusal nothing on the host changes,
+    // whatever else the run would have changed.
+    this.postgresDataGuard = new PostgresDataGuard(`${name}-postgres-data-guard`, { image: settings.images.postgres }, { parent: this });
 
     this.vps = vps
       ? new Vps(
@@ -298,7 +305,7 @@ export class Gateway extends pulumi.ComponentResource {
             }
           : {}),
       },
-      { parent: this },
+      { parent: this, dependsOn: [this.postgresDataGuard] },
     );
     const inGateway = { parent: this, providers: [this.dockerProvider] };
 
@@ -324,6 +331,7 @@ export class Gateway extends pulumi.ComponentResource {
         profile: this.profile,
         ephemeral: settings.ephemeral,
         labels: { ...labels, ...rotationLabels(secretVersions, ["postgresPassword"]) },
+        startAfter: [this.postgresDataGuard],
       },
       inGateway,
     );
@@ -365,6 +373,8 @@ export class Gateway extends pulumi.ComponentResource {
         // LiteLLM exits when its database is unusable at start, and its workers count limits in
         // Redis from the first request.
         startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
+        // A new image's migrations run (and must succeed) before the container is replaced.
+        migration: { ...endpoint, network: networks.backend.name },
       },
       inGateway,
     );

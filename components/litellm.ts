@@ -6,7 +6,9 @@ import { renderLitellmConfig } from "../lib/litellmConfig";
 import { litellmArgs, litellmEnv, litellmHealthcheck } from "../lib/services";
 import { ModelSpec } from "../lib/validation";
 import { BudgetProfile, ResourceProfile } from "../profiles";
-import { serviceContainer } from "./serviceContainer";
+import { DockerEndpointArgs } from "./dockerEndpoint";
+import { LitellmMigration } from "./litellmMigration";
+import { serviceContainer, serviceImage } from "./serviceContainer";
 
 export interface LitellmArgs {
   /** The container is named `${namePrefix}-litellm`. Required. */
@@ -44,6 +46,17 @@ export interface LitellmArgs {
    * healthy). Only the container waits: its image is pulled meanwhile. Default none.
    */
   readonly startAfter?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Run a new image's database migrations in a one-shot container before the container is
+   * replaced (components/litellmMigration.ts): the Docker endpoint to run it on and the network
+   * PostgreSQL is on. Default none: LiteLLM migrates at its own start, and a failed migration
+   * leaves no LiteLLM running.
+   */
+  readonly migration?: DockerEndpointArgs & {
+    readonly network: pulumi.Input<string>;
+    /** Resources the migration runs after (e.g. the pre-upgrade snapshot), besides startAfter. Default none. */
+    readonly after?: pulumi.Input<pulumi.Resource>[];
+  };
 }
 
 /**
@@ -59,6 +72,10 @@ export class Litellm extends pulumi.ComponentResource {
   public readonly configYaml: string;
   /** LiteLLM's base URL on the private network. */
   public readonly internalUrl: string = `http://${HOSTNAMES.litellm}:${LITELLM_PORT}`;
+  /** The pulled image the container runs. */
+  public readonly image: docker.RemoteImage;
+  /** The migration step the container waits for, when `migration` is given. */
+  public readonly migration?: LitellmMigration;
 
   constructor(name: string, args: LitellmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway:index:Litellm", name, {}, opts);
@@ -75,6 +92,26 @@ export class Litellm extends pulumi.ComponentResource {
       .apply(([masterKey, saltKey, databaseUrl, uiPassword, providerApiKeys, redisPassword]) =>
         litellmEnv({ masterKey, saltKey, databaseUrl, uiUsername: args.uiUsername, uiPassword, providerApiKeys, redisPassword }),
       );
+
+    this.image = serviceImage(name, args.image, this);
+    const labels = { ...args.labels, "ai-gateway.service": "litellm" };
+    this.migration = args.migration
+      ? new LitellmMigration(
+          `${name}-migration`,
+          {
+            ...args.migration,
+            image: args.image,
+            imageId: this.image.imageId,
+            databaseUrl: args.databaseUrl,
+            litellmContainer: this.containerName,
+            user: CONTAINER_PRIVILEGES.litellm.user,
+            memoryMb: args.profile.litellm.memoryMb,
+            // Not ai-gateway.service: `docker ps --filter label=ai-gateway.service=litellm` finds the service alone.
+            labels: { ...args.labels, "ai-gateway.migration-of": this.containerName },
+          },
+          { parent: this, dependsOn: [...(args.startAfter ?? []), ...(args.migration.after ?? [])] },
+        )
+      : undefined;
 
     this.container = serviceContainer(
       name,
@@ -93,9 +130,9 @@ export class Litellm extends pulumi.ComponentResource {
         // and newer images run as a non-root user.
         uploads: [{ file: LITELLM_CONFIG_PATH, content: this.configYaml, permissions: "0644" }],
         healthcheck: litellmHealthcheck(),
-        labels: { ...args.labels, "ai-gateway.service": "litellm" },
+        labels,
       },
-      { parent: this, dependsOn: args.startAfter },
+      { parent: this, image: this.image, dependsOn: [...(args.startAfter ?? []), ...(this.migration ? [this.migration] : [])] },
     ).container;
 
     this.registerOutputs({ containerName: this.container.name });

@@ -5,7 +5,7 @@ import { HOSTNAMES, POSTGRES_DATA_DIR, POSTGRES_DB, POSTGRES_PORT, POSTGRES_USER
 import { runtimeFile } from "../lib/runtimeFiles";
 import { postgresCommand, postgresEnv, postgresHealthcheck } from "../lib/services";
 import { ResourceProfile } from "../profiles";
-import { dataVolume, serviceContainer } from "./serviceContainer";
+import { dataVolume, serviceContainer, serviceImage } from "./serviceContainer";
 
 export interface PostgresArgs {
   /** Docker names: the container and its data volume get `${namePrefix}-postgres[-data]`. Required. */
@@ -22,6 +22,12 @@ export interface PostgresArgs {
   readonly ephemeral?: boolean;
   /** Labels on the container and volume. Default none. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Resources the image is pulled and the container created (or replaced) after, e.g. the
+   * PostgresDataGuard, whose check refuses an image that cannot open the data volume: nothing of a
+   * refused pin is pulled or planned. Default none.
+   */
+  readonly startAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -63,7 +69,7 @@ export class Postgres extends pulumi.ComponentResource {
         stopGraceSeconds: 60,
         labels,
       },
-      { parent: this },
+      { parent: this, dependsOn: args.startAfter, image: serviceImage(name, args.image, this, args.startAfter) },
     ).container;
 
     this.databaseUrl = pulumi.secret(

@@ -61,10 +61,14 @@ export interface ServiceContainer {
 export function serviceContainer(
   name: string,
   args: ServiceContainerArgs,
-  opts: { parent: pulumi.Resource; dependsOn?: pulumi.ResourceOptions["dependsOn"] },
+  opts: {
+    parent: pulumi.Resource;
+    dependsOn?: pulumi.ResourceOptions["dependsOn"];
+    /** The service's pulled image (`serviceImage(name, args.image, parent)`), when a step before the container needs it. Default: pulled here. */
+    image?: docker.RemoteImage;
+  },
 ): ServiceContainer {
-  // keepLocally: deleting or replacing the RemoteImage must not delete an image other stacks use.
-  const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: opts.parent });
+  const image = opts.image ?? serviceImage(name, args.image, opts.parent);
   const stopGraceSeconds = args.stopGraceSeconds ?? 10;
   const root = args.rootFilesystem;
   const files = args.uploads ?? [];
@@ -131,6 +135,20 @@ export function serviceContainer(
     },
   );
   return { image, container };
+}
+
+/**
+ * The pinned image of service `name` (the container's resource name), pulled once; its `imageId`
+ * is what the container runs. serviceContainer pulls it itself unless given one.
+ */
+export function serviceImage(
+  name: string,
+  image: string,
+  parent: pulumi.Resource,
+  dependsOn?: pulumi.ResourceOptions["dependsOn"],
+): docker.RemoteImage {
+  // keepLocally: deleting or replacing the RemoteImage must not delete an image other stacks use.
+  return new docker.RemoteImage(`${name}-image`, { name: image, keepLocally: true }, { parent, dependsOn });
 }
 
 function providerUpload(file: ServiceFile): docker.types.input.ContainerUpload {

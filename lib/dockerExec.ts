@@ -407,3 +407,156 @@ export async function setContainerPidsLimit(endpoint: DockerEndpoint, container:
     throw dockerError(`update of ${container}`, answer);
   }
 }
+
+/** A container to run once and remove (`docker run --rm` without the CLI): what the engine needs. */
+export interface OneShotContainerSpec {
+  /** The container's name; one left over by an interrupted run is removed first. */
+  readonly name: string;
+  /** The image, by id (`sha256:...`) or reference; it must be on the engine already. */
+  readonly image: string;
+  /** Arguments to the image's entrypoint. */
+  readonly cmd: readonly string[];
+  /** KEY=VALUE; they exist only as long as the container does. */
+  readonly env: readonly string[];
+  /** The one network it joins. */
+  readonly network: string;
+  /** `uid:gid` or a name; default the image's user. */
+  readonly user?: string;
+  /** Capabilities kept after all are dropped, with their CAP_ prefix. */
+  readonly capAdd?: readonly string[];
+  readonly memoryMb: number;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** How a one-shot container ended: its exit code and the last lines it wrote (stdout and stderr, interleaved). */
+export interface OneShotResult {
+  readonly exitCode: number;
+  readonly logs: string;
+}
+
+/** The Engine API body of `docker create` for a one-shot container (hardened as the gateway's services are). */
+export function oneShotCreateBody(spec: OneShotContainerSpec): Record<string, unknown> {
+  return {
+    Image: spec.image,
+    Cmd: [...spec.cmd],
+    Env: [...spec.env],
+    ...(spec.user !== undefined ? { User: spec.user } : {}),
+    Labels: { ...spec.labels },
+    Tty: false,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    HostConfig: {
+      NetworkMode: spec.network,
+      CapDrop: ["ALL"],
+      CapAdd: [...(spec.capAdd ?? [])],
+      SecurityOpt: ["no-new-privileges=true"],
+      Memory: spec.memoryMb * 1024 * 1024,
+      MemorySwap: spec.memoryMb * 1024 * 1024,
+      RestartPolicy: { Name: "no" },
+      LogConfig: { Type: "json-file", Config: {} },
+    },
+  };
+}
+
+/** `docker rm -f -v`: gone or never there is success. */
+export async function removeContainer(endpoint: DockerEndpoint, container: string): Promise<void> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "DELETE", `${api}/containers/${encodeURIComponent(container)}?force=1&v=1`);
+  if (answer.status !== 204 && answer.status !== 404) {
+    throw dockerError(`removal of ${container}`, answer);
+  }
+}
+
+/** The container's image id (`sha256:...`), or undefined when there is no such container. */
+export async function containerImageId(endpoint: DockerEndpoint, container: string): Promise<string | undefined> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "GET", `${api}/containers/${encodeURIComponent(container)}/json`);
+  if (answer.status === 404) {
+    return undefined;
+  }
+  if (answer.status !== 200) {
+    throw dockerError(`inspect of ${container}`, answer);
+  }
+  return (answer.body as { Image?: string }).Image;
+}
+
+/** The last `tail` lines the container wrote, stdout and stderr demultiplexed and joined. */
+async function containerLogs(endpoint: DockerEndpoint, api: string, container: string, tail: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        method: "GET",
+        path: `${api}/containers/${encodeURIComponent(container)}/logs?stdout=1&stderr=1&tail=${tail}`,
+        host: "docker",
+        createConnection: () => dockerConnection(endpoint) as net.Socket,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const data = Buffer.concat(chunks);
+          if ((res.statusCode ?? 0) !== 200) {
+            reject(
+              new DockerEngineError(`Docker logs of ${container} failed (${res.statusCode}): ${data.toString()}`, res.statusCode ?? 0),
+            );
+            return;
+          }
+          const { stdout, stderr } = demultiplex(data);
+          resolve([stdout, stderr].filter((s) => s.length > 0).join(""));
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * `docker run --rm` of a one-shot container, without the CLI: created, started, waited for (at most
+ * `timeoutMs`, then killed), its last `tail` log lines read, and removed in every case, so that the
+ * environment it was given (a database URL) exists only while it runs. Demultiplexed logs are in
+ * the order of the two streams, each whole (a container without a TTY has no common order).
+ */
+export async function runOneShotContainer(
+  endpoint: DockerEndpoint,
+  spec: OneShotContainerSpec,
+  timeoutMs: number,
+  tail = 40,
+): Promise<OneShotResult> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  await removeContainer(endpoint, spec.name);
+  const created = await request(
+    endpoint,
+    "POST",
+    `${api}/containers/create?name=${encodeURIComponent(spec.name)}`,
+    oneShotCreateBody(spec),
+  );
+  if (created.status !== 201) {
+    throw dockerError(`create of ${spec.name}`, created);
+  }
+  try {
+    const started = await request(endpoint, "POST", `${api}/containers/${encodeURIComponent(spec.name)}/start`);
+    if (started.status !== 204 && started.status !== 304) {
+      throw dockerError(`start of ${spec.name}`, started);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const waited = await Promise.race([request(endpoint, "POST", `${api}/containers/${encodeURIComponent(spec.name)}/wait`), timedOut]);
+    clearTimeout(timer);
+    if (waited === "timeout") {
+      const logs = await containerLogs(endpoint, api, spec.name, tail).catch(() => "");
+      throw new Error(`${spec.name} did not finish within ${timeoutMs / 1000} s; its last lines: ${logs.trim() || "none"}`);
+    }
+    if (waited.status !== 200) {
+      throw dockerError(`wait for ${spec.name}`, waited);
+    }
+    const exitCode = (waited.body as { StatusCode?: number }).StatusCode ?? -1;
+    return { exitCode, logs: await containerLogs(endpoint, api, spec.name, tail) };
+  } finally {
+    await removeContainer(endpoint, spec.name);
+  }
+}

@@ -53,7 +53,8 @@ export function bindAddress(key: string, value: unknown): string {
 }
 
 const FLOATING_TAGS = new Set(["latest", "main", "main-stable", "main-latest", "stable", "mainline", "alpine", "lts", "dev", "nightly"]);
-const IMAGE_REF =
+/** An image reference: `[registry/]repository[:tag][@sha256:digest]`, with named groups repo, tag and digest. */
+export const IMAGE_REF =
   /^(?<repo>(?:[A-Za-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
 
 /**

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Builds the five images the gateway deploys, from what this machine has (no registry on the
-# internet), and pushes them to the local registry under the pinned repository paths and tags:
+# Builds the five images the gateway deploys, and two newer LiteLLM stand-in tags for upgrade
+# tests, from what this machine has (no registry on the internet), and pushes them to the local
+# registry under the pinned repository paths and tags:
 #
 #   127.0.0.1:5000/library/postgres:16.15-trixie     PostgreSQL from Debian sid (its only server
 #                                                     package is 18.x; see the postgresql-version label)
 #   127.0.0.1:5000/library/nginx:1.30.5-alpine       nginx 1.30 from Debian sid
 #   127.0.0.1:5000/berriai/litellm:v1.110.1          tests/fixtures/docker's LiteLLM stand-in
+#   127.0.0.1:5000/berriai/litellm:v1.110.2          the same stand-in as a newer image: one more
+#                                                     migration (STANDIN_MIGRATION), which succeeds
+#   127.0.0.1:5000/berriai/litellm:v1.110.2-broken-migration
+#                                                     the same with a migration that fails half-way
+#                                                     (STANDIN_MIGRATION_BREAKS), for upgrade tests
 #   127.0.0.1:5000/open-webui/open-webui:v0.11.4     tests/fixtures/docker's Open WebUI stand-in
 #   127.0.0.1:5000/library/redis:8.10.2-alpine       Redis from Debian sid (see the redis-version label)
 #
@@ -18,7 +24,7 @@
 # its build uses (the stand-ins are read from tests/fixtures/docker at build time), and is rebuilt
 # only when that hash changes; the push is repeated every time (it uploads nothing the registry has).
 # Starts the engine (scripts/start-dockerd.sh) and the registry (scripts/start-registry.sh) when run
-# as root. Prints the five references on stdout and writes them, with their digests, to
+# as root. Prints the references on stdout and writes them, with their digests, to
 # .cache/images/registry-images.json (tests/helpers/registryImages.ts reads it).
 #
 #   build-images.sh          everything above
@@ -393,6 +399,21 @@ chmod 0755 "$ctx_root/postgres/docker-entrypoint.sh" "$ctx_root/nginx/docker-ent
   "$ctx_root/open-webui/start.sh" "$ctx_root/open-webui/open_webui_standin.py" \
   "$ctx_root/redis/docker-entrypoint.sh"
 
+# --- LiteLLM, newer images for upgrade tests --------------------------------------------------
+# The v1.110.1 context with one more migration (litellm_standin.py: STANDIN_MIGRATION), and the
+# same migration failing half-way; each its own content hash (its Dockerfile differs).
+for variant in litellm-next litellm-broken-migration; do
+  cp -a "$ctx_root/litellm" "$ctx_root/$variant"
+done
+cat >>"$ctx_root/litellm-next/Dockerfile" <<'EOF'
+ENV STANDIN_MIGRATION=20261110000000_standin_upgrade
+LABEL org.opencontainers.image.description="Stand-in for ghcr.io/berriai/litellm:v1.110.2: tests/fixtures/docker/litellm_standin.py with one more migration"
+EOF
+cat >>"$ctx_root/litellm-broken-migration/Dockerfile" <<'EOF'
+ENV STANDIN_MIGRATION=20261120000000_standin_broken_migration STANDIN_MIGRATION_BREAKS=true
+LABEL org.opencontainers.image.description="LiteLLM stand-in whose migration fails half-way (P3018), for upgrade tests"
+EOF
+
 # ---------------------------------------------------------------------------------------------
 # Build what changed, push everything, record the references.
 # ---------------------------------------------------------------------------------------------
@@ -402,8 +423,10 @@ declare -A REFS=(
   [litellm]="$REGISTRY/berriai/litellm:v1.110.1"
   [open-webui]="$REGISTRY/open-webui/open-webui:v0.11.4"
   [redis]="$REGISTRY/library/redis:8.10.2-alpine"
+  [litellm-next]="$REGISTRY/berriai/litellm:v1.110.2"
+  [litellm-broken-migration]="$REGISTRY/berriai/litellm:v1.110.2-broken-migration"
 )
-NAMES=(postgres nginx litellm open-webui redis)
+NAMES=(postgres nginx litellm open-webui redis litellm-next litellm-broken-migration)
 
 content_hash() {
   (

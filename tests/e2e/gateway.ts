@@ -2,11 +2,15 @@
  * What the end-to-end tests know about a deployed gateway: its Docker names, its images in the
  * local registry, and checks of what users see (healthy containers, nginx's routes, kept data).
  */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { HOSTNAMES } from "../../lib/constants";
 import { ROOT_FILESYSTEMS, ServiceKey } from "../../lib/containerSecurity";
 import { pollUntil } from "../helpers/dockerEngine";
 import { ImageName, pinned, REGISTRY_IMAGES, registryImages } from "../helpers/registryImages";
-import { Answer, docker, dockerExec, inspect, psql, request, Stack } from "./harness";
+import { ROOT } from "../helpers/program";
+import { Answer, docker, dockerExec, inspect, psql, request, Stack, Workspace } from "./harness";
 
 /** The stack settings that point the gateway at the local registry's images. */
 export const IMAGES = {
@@ -297,4 +301,22 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
   read(row[0], "replace");
   read(row[1], "update");
   return withPidsLimits(promised).sort();
+}
+
+/** What a workspace's copy of the program is made of. */
+const PROGRAM_PATHS = ["components", "lib", "profiles", "runtime", "index.ts", "Pulumi.yaml"];
+
+/** Puts the program as of `commit` (or the checkout's, without one) into the workspace's copy: a stack deployed by an earlier release. */
+export function useProgram(workspace: Workspace, commit?: string): void {
+  for (const p of PROGRAM_PATHS) {
+    fs.rmSync(path.join(workspace.dir, p), { recursive: true, force: true });
+  }
+  if (commit === undefined) {
+    for (const p of PROGRAM_PATHS) {
+      fs.cpSync(path.join(ROOT, p), path.join(workspace.dir, p), { recursive: true });
+    }
+    return;
+  }
+  const archive = execFileSync("git", ["-C", ROOT, "archive", commit, ...PROGRAM_PATHS]);
+  execFileSync("tar", ["-x", "-C", workspace.dir], { input: archive });
 }

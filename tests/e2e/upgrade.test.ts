@@ -3,33 +3,13 @@
  * and upgraded by this one: a single `pulumi up` replaces the containers onto the new networks,
  * removes the old network, keeps the data volumes, and converges (README change table).
  */
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import { ROOT } from "../helpers/program";
 import { changes, docker, Stack, Workspace } from "./harness";
-import { allHealthy, names, readMarkers, removeLeftovers, useLocalImages, writeMarkers } from "./gateway";
+import { allHealthy, names, readMarkers, removeLeftovers, useLocalImages, useProgram, writeMarkers } from "./gateway";
 import { describeE2E } from "./requirements";
 
 /** The last commit with the one-network layout (components/network.ts: `${prefix}-net`). */
 const ONE_NETWORK_COMMIT = "cd957f8";
-const PROGRAM_PATHS = ["components", "lib", "profiles", "runtime", "index.ts", "Pulumi.yaml"];
 const STACK = "sec-upgrade";
-
-/** Puts the program as of `commit` (or the checkout's, without one) into the workspace's copy. */
-function useProgram(workspace: Workspace, commit?: string): void {
-  for (const p of PROGRAM_PATHS) {
-    fs.rmSync(path.join(workspace.dir, p), { recursive: true, force: true });
-  }
-  if (commit === undefined) {
-    for (const p of PROGRAM_PATHS) {
-      fs.cpSync(path.join(ROOT, p), path.join(workspace.dir, p), { recursive: true });
-    }
-    return;
-  }
-  const archive = execFileSync("git", ["-C", ROOT, "archive", commit, ...PROGRAM_PATHS]);
-  execFileSync("tar", ["-x", "-C", workspace.dir], { input: archive });
-}
 
 describeE2E("upgrade from the one-network layout", () => {
   const workspace = new Workspace(STACK);

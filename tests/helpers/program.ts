@@ -304,6 +304,8 @@ export const TYPES = {
   keyRegistration: "pulumi-nodejs:dynamic/ai-gateway:LitellmKeyRegistration",
   openWebuiSettings: "pulumi-nodejs:dynamic/ai-gateway:OpenWebuiSettings",
   pidsLimit: "pulumi-nodejs:dynamic/ai-gateway:ContainerPidsLimit",
+  postgresDataGuard: "pulumi-nodejs:dynamic/ai-gateway:PostgresDataGuard",
+  litellmMigration: "pulumi-nodejs:dynamic/ai-gateway:LitellmMigration",
 } as const;
 
 /** Wire inputs with every secret wrapper replaced by its value. */

@@ -83,12 +83,14 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
     expect(count(TYPES.pidsLimit)).toBe(containers);
+    expect(count(TYPES.postgresDataGuard)).toBe(1);
+    expect(count(TYPES.litellmMigration)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
     const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
-    // ... and one each: key registration, Open WebUI settings step.
-    expect(run.resources).toHaveLength(3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + components.length);
+    // ... and one each: key registration, Open WebUI settings step, PostgreSQL data guard, LiteLLM migration step.
+    expect(run.resources).toHaveLength(3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + 1 + 1 + components.length);
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {

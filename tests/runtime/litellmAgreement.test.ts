@@ -141,6 +141,18 @@ print(json.dumps(ProxyConfig()._check_for_os_environ_vars(config={"model_list": 
     expect(JSON.parse(result.stdout)).toEqual(judged.periods);
   });
 
+  test("`litellm --skip_server_startup` (the upgrade's migration container) ends both with the same line and exit 0, neither listening", () => {
+    const env: Record<string, string | undefined> = { ...process.env, LITELLM_LOCAL_MODEL_COST_MAP: "True" };
+    delete env.DATABASE_URL;
+    const argv = ["--skip_server_startup", "--port", "4999"];
+    const real = spawnSync(path.join(litellmVenv()!, "bin", "litellm"), argv, { env, encoding: "utf8", timeout: 120_000 });
+    const standin = spawnSync("python3", [STANDIN_SCRIPT, ...argv], { env, encoding: "utf8", timeout: 20_000 });
+    const line = "LiteLLM: Setup complete. Skipping server startup as requested.";
+    expect({ status: real.status, last: real.stdout.trim().split("\n").pop() }).toEqual({ status: 0, last: line });
+    expect({ status: standin.status, stdout: standin.stdout }).toEqual({ status: 0, stdout: `${line}\n` });
+    expect(standin.stderr).not.toContain("listening");
+  });
+
   test.each(BAD_COMMAND_LINES.map((argv) => [argv.join(" "), argv]))(
     "`litellm %s` ends the stand-in as it ends LiteLLM (click)",
     (_, argv) => {

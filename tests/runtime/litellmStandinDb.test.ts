@@ -75,8 +75,8 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
   }
 
   /** The stand-in started to completion or failure: its exit status and output (never left running). */
-  function startToExit(env: Record<string, string>) {
-    const result = spawnSync("python3", [STANDIN_SCRIPT], {
+  function startToExit(env: Record<string, string>, args: string[] = []) {
+    const result = spawnSync("python3", [STANDIN_SCRIPT, ...args], {
       env: { ...standinEnv(MASTER_KEY, env), STANDIN_RUN_DIR: dir },
       encoding: "utf8",
       timeout: 30000,
@@ -311,6 +311,62 @@ describeWith("LiteLLM stand-in with its keys in PostgreSQL (real server)", [requ
 
     // LiteLLM refuses a URL that is not PostgreSQL's with exit 1.
     expect(startToExit(dbEnv("mysql://litellm:pw@127.0.0.1:3306/litellm"))).toMatchObject({ status: 1, stdout: "" });
+  });
+
+  describe("migrations of a newer image, as the upgrade's one-shot container runs them (--skip_server_startup)", () => {
+    const GOOD = "20261110000000_standin_upgrade";
+    const BROKEN = "20261120000000_standin_broken_migration";
+    const ledger = () => sql(`SELECT migration_name || ' ' || (finished_at IS NOT NULL) FROM "_prisma_migrations" ORDER BY started_at`);
+    const column = (name: string) =>
+      sql(
+        `SELECT count(*) FROM information_schema.columns WHERE table_name = 'LiteLLM_VerificationToken' AND column_name = 'standin_${name}'`,
+      );
+
+    test("--skip_server_startup sets up and migrates, says so and exits 0 without listening; a second run is a no-op", () => {
+      expect(ledger()).toBe("");
+      const first = startToExit({ ...dbEnv(), STANDIN_MIGRATION: GOOD }, ["--skip_server_startup"]);
+      expect(first).toMatchObject({ status: 0, stdout: "LiteLLM: Setup complete. Skipping server startup as requested.\n", stderr: "" });
+      expect(ledger()).toBe(`${GOOD} true`);
+      expect(column(GOOD)).toBe("1");
+      expect(startToExit({ ...dbEnv(), STANDIN_MIGRATION: GOOD }, ["--skip_server_startup"]).status).toBe(0);
+      expect(ledger()).toBe(`${GOOD} true`);
+    });
+
+    test("the running proxy still serves its keys after the newer image's migration (the migration only adds)", async () => {
+      expect((await litellm!.info(agent.key)).status).toBe(200);
+    });
+
+    test("a broken migration is half-applied, recorded unfinished with Prisma's error, and exits 2 with LiteLLM's and Prisma's text", async () => {
+      const broken = startToExit({ ...dbEnv(), STANDIN_MIGRATION: BROKEN, STANDIN_MIGRATION_BREAKS: "true" }, ["--skip_server_startup"]);
+      expect(broken.status).toBe(2);
+      expect(broken.stdout).toBe("");
+      expect(broken.stderr).toMatch(
+        /^LiteLLM Proxy: Database migration cannot proceed\. Database migration failed and cannot be auto-recovered\. Manual intervention required\.\n\nPrisma error:\nError: P3018\n\nA migration failed to apply\. New migrations cannot be applied before the error is recovered from\./,
+      );
+      expect(broken.stderr).toContain(
+        `Migration name: ${BROKEN}\n\nDatabase error code: 42703\n\nDatabase error:\nERROR:  column "no_such_column" does not exist`,
+      );
+      expect(broken.stderr).not.toContain(PASSWORD);
+      // Half-applied: its first statement is committed, the ledger row unfinished with the error.
+      expect(column(BROKEN)).toBe("1");
+      expect(ledger()).toBe(`${GOOD} true\n${BROKEN} false`);
+      expect(sql(`SELECT logs FROM "_prisma_migrations" WHERE migration_name = '${BROKEN}'`)).toContain("P3018");
+      // The proxy that was running is untouched and still serves.
+      expect((await litellm!.info(agent.key)).status).toBe(200);
+    });
+
+    test("after it, every start stops with P3009 (as LiteLLM's v2 resolver does) until the row is resolved or the database restored", () => {
+      const stopped = startToExit(dbEnv());
+      expect(stopped.status).toBe(2);
+      expect(stopped.stderr).toMatch(
+        /^LiteLLM Proxy: Database migration cannot proceed\. Migration completion could not be verified\. LiteLLM startup has stopped\./,
+      );
+      expect(stopped.stderr).toContain(`Error: P3009`);
+      expect(stopped.stderr).toContain(`The \`${BROKEN}\` migration started at `);
+      // LiteLLM's documented recovery (troubleshoot/prisma_migrations.md): delete the row, start again.
+      sql(`DELETE FROM "_prisma_migrations" WHERE migration_name = '${BROKEN}'`);
+      expect(startToExit(dbEnv(), ["--skip_server_startup"]).status).toBe(0);
+    });
   });
 
   test("STANDIN_KEYS=memory keeps keys in memory despite a DATABASE_URL (container tests without PostgreSQL)", async () => {
