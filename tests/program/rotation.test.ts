@@ -80,7 +80,10 @@ describe("postgresPasswordVersion 1 -> 2", () => {
 
   test("changes the password, PostgreSQL's container (its verifier) and LiteLLM's (its DATABASE_URL), and nothing else", () => {
     expect(password(rotated, "postgres-password").inputs).toEqual({ length: 32, special: false, keepers: { version: "2" } });
-    expect(changed(base, rotated)).toEqual(["ai-gateway-litellm", "ai-gateway-postgres", "ai-gateway-secrets-postgres-password"].sort());
+    // The migration step keeps the URL it would migrate with; with the same image it runs nothing.
+    expect(changed(base, rotated)).toEqual(
+      ["ai-gateway-litellm", "ai-gateway-litellm-migration", "ai-gateway-postgres", "ai-gateway-secrets-postgres-password"].sort(),
+    );
   });
 
   test("PostgreSQL gets the new password's verifier and LiteLLM the new password in its URL", async () => {
@@ -120,7 +123,10 @@ describe("masterKeyVersion 1 -> 2", () => {
   });
 
   test("changes the master key, LiteLLM's container and the key registration (which then registers with the new key), and nothing else", () => {
-    expect(changed(base, rotated)).toEqual(["ai-gateway-keys-registration", "ai-gateway-litellm", "ai-gateway-secrets-master-key"].sort());
+    // The migration step carries LiteLLM's labels (the rotation's among them); with the same image it runs nothing.
+    expect(changed(base, rotated)).toEqual(
+      ["ai-gateway-keys-registration", "ai-gateway-litellm", "ai-gateway-litellm-migration", "ai-gateway-secrets-master-key"].sort(),
+    );
     const registration = rotated.resources.find((r) => r.type === TYPES.keyRegistration)!;
     expect(registration.inputs.masterKey).toBe(env(container(rotated, "litellm")).LITELLM_MASTER_KEY);
     expect(registration.inputs.masterKey).not.toBe(env(container(base, "litellm")).LITELLM_MASTER_KEY);
