@@ -28,10 +28,15 @@ export interface PostgresTarget {
   readonly user: string;
 }
 
-/** settings.env of backup-litellm: every value shell-quoted (the script sources it). */
-export function postgresBackupSettings(settings: BackupSettings, litellmImage: string, target: PostgresTarget): string {
+/** settings.env of backup-litellm: every value shell-quoted (the script sources it). `backupDir` is for tests. */
+export function postgresBackupSettings(
+  settings: BackupSettings,
+  litellmImage: string,
+  target: PostgresTarget,
+  backupDir: string = BACKUP_DIRS.litellm,
+): string {
   const values: [string, string][] = [
-    ["BACKUP_DIR", BACKUP_DIRS.litellm],
+    ["BACKUP_DIR", backupDir],
     ["BACKUP_INTERVAL_SECONDS", String(settings.intervalSeconds)],
     ["BACKUP_KEEP", String(settings.keep)],
     ["BACKUP_SCHEDULE", settings.enabled ? "on" : "off"],
@@ -50,10 +55,15 @@ export function pgpassLine(target: PostgresTarget, password: string): string {
   return `${[target.host, String(target.port), target.database, target.user, password].map(field).join(":")}\n`;
 }
 
-/** settings.json of backup-open-webui. */
-export function openWebuiBackupSettings(settings: BackupSettings, openWebuiImage: string, dataDir: string): string {
+/** settings.json of backup-open-webui; `backupsDir` (the backups volume's mount) is for tests. */
+export function openWebuiBackupSettings(
+  settings: BackupSettings,
+  openWebuiImage: string,
+  dataDir: string,
+  backupsDir: string = BACKUP_MOUNT,
+): string {
   return `${JSON.stringify({
-    backupsDir: BACKUP_MOUNT,
+    backupsDir,
     dataDir,
     intervalSeconds: settings.intervalSeconds,
     keep: settings.keep,
