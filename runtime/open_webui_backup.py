@@ -442,7 +442,10 @@ def main(argv):
         elif command == "check" and not args:
             return check(settings)
         elif command == "sync" and not args:
-            print(json.dumps(sync(settings)))
+            try:
+                print(json.dumps(sync(settings)))
+            except Exception as error:  # noqa: BLE001 - boto3's errors, said in one line
+                raise BackupError(f"S3 copy to {settings.get('s3', {}).get('endpoint')} failed: {last_line(error)}") from error
         else:
             print(usage, file=sys.stderr)
             return 2
