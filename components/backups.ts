@@ -126,8 +126,9 @@ export class Backups extends pulumi.ComponentResource {
     });
     const labels = (service: BackupService) => ({ ...args.labels, "ai-gateway.service": BACKUP_CONTAINER_SUFFIX[service] });
 
+    // Pulumi names that do not end like the services' own (`-litellm`, `-open-webui`).
     const litellm = serviceContainer(
-      `${name}-litellm`,
+      `${name}-litellm-database`,
       {
         containerName: containerNames.litellm,
         image: args.postgresImage,
@@ -175,7 +176,7 @@ export class Backups extends pulumi.ComponentResource {
           ]
         : [];
     const openWebui = serviceContainer(
-      `${name}-open-webui`,
+      `${name}-open-webui-volume`,
       {
         containerName: containerNames.openWebui,
         image: args.openWebuiImage,

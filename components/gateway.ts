@@ -468,8 +468,8 @@ export class Gateway extends pulumi.ComponentResource {
       ["litellm", this.litellm.container, this.profile.litellm.pidsLimit],
       ["open-webui", this.openWebui.container, this.profile.openWebui.pidsLimit],
       ["nginx", this.nginx.container, this.profile.nginx.pidsLimit],
-      ["backup-litellm", this.backups.containers.litellm, this.profile.backups.pidsLimit],
-      ["backup-open-webui", this.backups.containers.openWebui, this.profile.backups.pidsLimit],
+      ["backups-litellm-database", this.backups.containers.litellm, this.profile.backups.pidsLimit],
+      ["backups-open-webui-volume", this.backups.containers.openWebui, this.profile.backups.pidsLimit],
       ...(this.redis && redisSizing ? [["redis", this.redis.container, redisSizing.pidsLimit] as [string, docker.Container, number]] : []),
     ];
     for (const [service, container, pidsLimit] of pidsLimits) {

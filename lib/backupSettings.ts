@@ -102,6 +102,14 @@ export function s3Endpoint(key: string, value: unknown): string {
   if (typeof value !== "string") {
     throw new SettingError(key, shown(value), allowed);
   }
+  if (/^[a-z]+:\/\/[^/]*@/i.test(value)) {
+    // Credentials in the URL are not shown: they belong in the secret settings.
+    throw new SettingError(
+      key,
+      shown(value.replace(/^([a-z]+:\/\/)[^/]*@/i, "$1[credentials]@")),
+      `${allowed}; put the keys in backupS3AccessKeyId and backupS3SecretAccessKey`,
+    );
+  }
   const match = /^(https?):\/\/([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?\/?$/i.exec(value);
   if (!match || match[2].startsWith(".") || match[2].endsWith(".") || match[2].includes("..")) {
     throw new SettingError(key, shown(value), allowed);
