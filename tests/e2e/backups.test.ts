@@ -3,10 +3,12 @@
  * on the local test images, a 2-minute interval): both backup containers run hardened and turn
  * healthy once their first snapshot is in the backups volume; the loop takes the next one an
  * interval later; `npm run backups -- status` reports both fresh (exit 0) and `list` lists them;
- * a snapshot taken by hand restores into the live database; and a second `pulumi up` has nothing
- * to change.
+ * a snapshot taken by hand restores into the live database; the README's `docker cp` copies the
+ * backups off with their sidecars; a second `pulumi up` has nothing to change; and a profile
+ * change plans what the README's change table says.
  */
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -21,8 +23,8 @@ import {
 import { PROFILES } from "../../profiles";
 import { pollUntil } from "../helpers/dockerEngine";
 import { ROOT } from "../helpers/program";
-import { docker, dockerExec, inspect, psql, volumeExists, Workspace } from "./harness";
-import { allHealthy, IMAGES, names, removeLeftovers, useLocalImages } from "./gateway";
+import { changes, docker, dockerExec, inspect, psql, volumeExists, Workspace } from "./harness";
+import { allHealthy, IMAGES, names, promisedChanges, readmeChangeTable, removeLeftovers, useLocalImages } from "./gateway";
 import { describeE2E } from "./requirements";
 
 const STACK = "backups";
@@ -153,7 +155,35 @@ describeE2E("scheduled backups on a deployed gateway", () => {
     ).toBeGreaterThanOrEqual(110_000);
   });
 
+  test("the README's way to copy the backups off the host (docker cp) gives files that match their sidecars", async () => {
+    const target = path.join(workspace.dir, "gateway-backups");
+    fs.mkdirSync(target);
+    await docker(["cp", `${CONTAINERS.litellm}:/backups/.`, `${target}/`]);
+    for (const [service, dir] of [
+      ["litellm", "litellm"],
+      ["openWebui", "open-webui"],
+    ] as const) {
+      const kept = await snapshots(service);
+      expect(kept.length).toBeGreaterThan(0);
+      for (const record of kept) {
+        const copied = fs.readFileSync(path.join(target, dir, record.file));
+        expect(createHash("sha256").update(copied).digest("hex")).toBe(record.sha256);
+        expect(JSON.parse(fs.readFileSync(path.join(target, dir, `${record.file}.json`), "utf8"))).toEqual(record);
+      }
+    }
+  });
+
   test("a second `pulumi up` has nothing to change", async () => {
     await stack.expectNoChanges();
+  });
+
+  test("a profile change on the schedule's defaults plans what the README's change table says, the backup containers included", async () => {
+    await stack.unset("backupInterval");
+    await stack.unset("backupKeep");
+    await stack.set("profile", "medium");
+    const table = readmeChangeTable(fs.readFileSync(path.join(ROOT, "README.md"), "utf8"));
+    const planned = changes(await stack.previewSteps());
+    // Also the schedule's own change (2m to medium's 12h) replaces the two containers' config volumes: the same steps.
+    expect(planned).toEqual(promisedChanges(table["`profile` from small"]));
   });
 });
