@@ -94,6 +94,11 @@ export const LITELLM_DATABASE: PostgresTarget = {
  * With `backups: false` both still run, idle: the pre-upgrade snapshot and a restore exec into
  * them (lib/backups.ts), and nothing is taken on a schedule. Their healthcheck turns unhealthy when
  * the newest scheduled snapshot is older than twice the interval.
+ *
+ * Each snapshot's sidecar records the service's image pin from the container's settings, so an
+ * image change replaces the backup container (backup-open-webui runs that image anyway): the
+ * pre-upgrade snapshot must be taken in the old container, before that replacement, to record the
+ * pin a rollback returns to. `startAfter` is how it is ordered first.
  */
 export class Backups extends pulumi.ComponentResource {
   /** The backups volume: a data volume, never replaced, kept on destroy unless the stack is ephemeral. */

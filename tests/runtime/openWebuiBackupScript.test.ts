@@ -283,6 +283,33 @@ print(db.execute("PRAGMA integrity_check").fetchone()[0], db.execute("SELECT cou
       writeSettings(settings());
     });
 
+    test("the healthcheck: fresh passes, twice the interval fails, no schedule always passes; idle stops at once on SIGTERM", async () => {
+      const script = path.join(configDir, "open_webui_backup.py");
+      const check = () => spawnSync(path.join(venv, "bin", "python"), [script, "check"], { encoding: "utf8" });
+      const statusFile = path.join(backupsDir, "open-webui", "status.json");
+      const now = Math.floor(Date.now() / 1000);
+      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7199 })}\n`);
+      expect(check().status).toBe(0);
+      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7201 })}\n`);
+      const stale = check();
+      expect(stale.status).toBe(1);
+      expect(stale.stdout).toMatch(/open-webui is 720[0-9]s old \(limit 7200s\)/);
+      fs.rmSync(statusFile);
+      expect(check().status).toBe(1);
+      writeSettings(settings({ enabled: false }));
+      expect(check().status).toBe(0);
+      const before = fs.readdirSync(path.join(backupsDir, "open-webui")).sort();
+      const idle = spawn(path.join(venv, "bin", "python"), [script, "idle"]);
+      let said = "";
+      idle.stdout!.on("data", (chunk: Buffer) => (said += chunk.toString()));
+      await pollUntil("idle's first line", 10000, async () => (said.includes("scheduled backups are off") ? true : undefined), 50);
+      const exited = new Promise<number | null>((resolve) => idle.on("exit", resolve));
+      idle.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(fs.readdirSync(path.join(backupsDir, "open-webui")).sort()).toEqual(before);
+      writeSettings(settings());
+    });
+
     describe("S3 (moto's server on loopback)", () => {
       let server: ChildProcess;
       let endpoint: string;

@@ -235,6 +235,20 @@ describeWith(
       writeSettings(settings());
     });
 
+    test("with scheduled backups off the main process idles (no snapshot) and stops at once on SIGTERM", async () => {
+      writeSettings(settings({ enabled: false }));
+      const before = fs.readdirSync(backupDir).sort();
+      const idle = ns.start(["env", `PATH=${bin}:/usr/bin:/bin`, "sh", path.join(configDir, "postgres-backup.sh"), "idle"]);
+      let said = "";
+      idle.stdout!.on("data", (chunk: Buffer) => (said += chunk.toString()));
+      await pollUntil("idle's first line", 10000, async () => (said.includes("scheduled backups are off") ? true : undefined), 50);
+      const exited = new Promise<number | null>((resolve) => idle.on("exit", resolve));
+      idle.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(fs.readdirSync(backupDir).sort()).toEqual(before);
+      writeSettings(settings());
+    });
+
     test("a label that is not one is refused", () => {
       const refused = run(snapshotCommand("litellm", "pre-upgrade-../x" as "scheduled"));
       expect(refused.status).toBe(1);
