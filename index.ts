@@ -41,6 +41,8 @@ export const litellmMasterKey = gateway.masterKey;
 export const adminCredentials = gateway.adminCredentials;
 export const effectiveProfile = gateway.effectiveProfile;
 export const budget = gateway.budget;
+/** Where the backups are (volume, directories, containers, S3 without credentials), how often, how many, and the command that prints their age. */
+export const backups = gateway.backups.summary;
 /** With vps: true, the Hetzner server: its address, how to reach it, what it costs. */
 export const vps = gateway.vps
   ? pulumi.output({

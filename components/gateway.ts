@@ -13,6 +13,8 @@ import { SettingError, shown } from "../lib/errors";
 import { isLoopback } from "../lib/proxySettings";
 import { resolveVpsSettings, VPS_GATEWAY_DEFAULTS, VpsSettings, VpsSettingsInput } from "../lib/vpsSettings";
 import { Vps } from "./vps";
+import { BackupSettings, BackupSettingsInput, resolveBackupSettings } from "../lib/backupSettings";
+import { Backups } from "./backups";
 import { KeyRecord, suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
 import { apiForAgents, renderContinueConfig } from "../lib/continueConfig";
 import { BUDGETS, BudgetProfile, PROFILES, ResourceProfile, totalMemoryMb } from "../profiles";
@@ -33,7 +35,7 @@ import { VirtualKeys } from "./virtualKeys";
  * Everything a gateway is built from. With `vps: true` (and the vps* settings, lib/vpsSettings.ts)
  * it first provisions its Hetzner server (the Vps component) and deploys onto it.
  */
-export interface GatewayArgs extends SettingsInput, VpsSettingsInput {
+export interface GatewayArgs extends SettingsInput, VpsSettingsInput, BackupSettingsInput {
   /**
    * Deploy onto a host that the same program provisions some other way; dockerHost and
    * dockerSshHostKey must then be unset. With vps: true the Vps's own is used. Default none.
@@ -58,6 +60,9 @@ export interface GatewayArgs extends SettingsInput, VpsSettingsInput {
   readonly dockerTlsCa?: pulumi.Input<string>;
   readonly dockerTlsCert?: pulumi.Input<string>;
   readonly dockerTlsKey?: pulumi.Input<string>;
+  /** With backupS3Endpoint: the S3 access key id and secret access key (secrets in state, uploaded 0600, never in an environment). */
+  readonly backupS3AccessKeyId?: pulumi.Input<string>;
+  readonly backupS3SecretAccessKey?: pulumi.Input<string>;
 }
 
 /** Memory and workers the gateway runs with, as exported in the stack outputs. */
@@ -71,6 +76,9 @@ export interface EffectiveProfile {
     readonly nginx: number;
     /** Absent on profiles without Redis (one LiteLLM worker). */
     readonly redis?: number;
+    /** The two backup containers (components/backups.ts). */
+    readonly backupLitellm: number;
+    readonly backupOpenWebui: number;
   };
   readonly totalMemoryMb: number;
 }
@@ -85,6 +93,8 @@ export function effectiveProfile(profile: ResourceProfile): EffectiveProfile {
       openWebui: profile.openWebui.memoryMb,
       nginx: profile.nginx.memoryMb,
       ...(profile.redis ? { redis: profile.redis.memoryMb } : {}),
+      backupLitellm: profile.backups.litellmMemoryMb,
+      backupOpenWebui: profile.backups.openWebuiMemoryMb,
     },
     totalMemoryMb: totalMemoryMb(profile),
   };
@@ -117,7 +127,10 @@ function withVpsDefaults(args: GatewayArgs): GatewayArgs {
 }
 
 /** Validates what can be known before any resource exists; throws a one-line SettingError. */
-function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings; vps: VpsSettings | undefined; namePrefix: string } {
+function checkArgs(
+  name: string,
+  args: GatewayArgs,
+): { settings: GatewaySettings; vps: VpsSettings | undefined; backups: BackupSettings; namePrefix: string } {
   const onDeployedHost = args.vps === true || args.deployedHost !== undefined;
   if (onDeployedHost) {
     for (const key of ["dockerHost", "dockerSshHostKey"] as const) {
@@ -151,7 +164,8 @@ function checkArgs(name: string, args: GatewayArgs): { settings: GatewaySettings
   checkTlsMaterial(settings.proxy, args.tlsCertificate, args.tlsKey);
   checkDockerTransport(settings.dockerHost, { ca: args.dockerTlsCa, cert: args.dockerTlsCert, key: args.dockerTlsKey });
   const namePrefix = validate.prefix("namePrefix", args.namePrefix ?? `${name}-${pulumi.getStack()}`);
-  return { settings, vps, namePrefix };
+  const backups = resolveBackupSettings(args, { profile: settings.profile, ephemeral: settings.ephemeral, namePrefix });
+  return { settings, vps, backups, namePrefix };
 }
 
 /**
@@ -215,6 +229,8 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly litellm: Litellm;
   public readonly openWebui: OpenWebui;
   public readonly nginx: Nginx;
+  /** The backups volume and the two backup containers (scheduled snapshots, the pre-upgrade ones, restores). */
+  public readonly backups: Backups;
   public readonly keys: VirtualKeys;
   /** The Hetzner server the gateway runs on, with vps: true. */
   public readonly vps?: Vps;
@@ -252,7 +268,7 @@ export class Gateway extends pulumi.ComponentResource {
 
   constructor(name: string, givenArgs: GatewayArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const args = withVpsDefaults(givenArgs);
-    const { settings, vps, namePrefix } = checkArgs(name, args);
+    const { settings, vps, backups, namePrefix } = checkArgs(name, args);
     super("ai-gateway:index:Gateway", name, {}, opts);
     this.settings = settings;
     this.profile = PROFILES[settings.profile];
@@ -319,7 +335,9 @@ export class Gateway extends pulumi.ComponentResource {
     ) as Record<NetworkRole, PrivateNetwork>;
     this.networks = networks;
     const networksOf = (service: ServiceKey) =>
-      serviceNetworks(service, { openWebuiEgress: settings.openWebuiEgress }).map((role) => networks[role].name);
+      serviceNetworks(service, { openWebuiEgress: settings.openWebuiEgress, backupS3: backups.s3 !== undefined }).map(
+        (role) => networks[role].name,
+      );
 
     this.postgres = new Postgres(
       `${name}-postgres`,
@@ -435,12 +453,36 @@ export class Gateway extends pulumi.ComponentResource {
       inGateway,
     );
 
+    this.backups = new Backups(
+      `${name}-backups`,
+      {
+        namePrefix,
+        settings: backups,
+        s3Credentials:
+          backups.s3 !== undefined ? { accessKeyId: args.backupS3AccessKeyId!, secretAccessKey: args.backupS3SecretAccessKey! } : undefined,
+        postgresImage: settings.images.postgres,
+        openWebuiImage: settings.images.openWebui,
+        litellmImage: settings.images.litellm,
+        networks: { litellm: networksOf("backupLitellm"), openWebui: networksOf("backupOpenWebui") },
+        postgresPassword: this.secrets.postgresPassword,
+        openWebuiDataVolume: this.openWebui.dataVolume.name,
+        profile: this.profile,
+        ephemeral: settings.ephemeral,
+        // A dump needs PostgreSQL up; Open WebUI's first start creates the database a snapshot copies.
+        startAfter: { litellm: [this.postgres.container], openWebui: [this.openWebui.container] },
+        labels,
+      },
+      inGateway,
+    );
+
     // The docker provider has no pids limit: each container gets its own once it exists.
     const pidsLimits: [string, docker.Container, number][] = [
       ["postgres", this.postgres.container, this.profile.postgres.pidsLimit],
       ["litellm", this.litellm.container, this.profile.litellm.pidsLimit],
       ["open-webui", this.openWebui.container, this.profile.openWebui.pidsLimit],
       ["nginx", this.nginx.container, this.profile.nginx.pidsLimit],
+      ["backups-litellm-database", this.backups.containers.litellm, this.profile.backups.pidsLimit],
+      ["backups-open-webui-volume", this.backups.containers.openWebui, this.profile.backups.pidsLimit],
       ...(this.redis && redisSizing ? [["redis", this.redis.container, redisSizing.pidsLimit] as [string, docker.Container, number]] : []),
     ];
     for (const [service, container, pidsLimit] of pidsLimits) {

@@ -110,7 +110,8 @@ export function serviceContainer(
       healthcheck: dockerHealthcheck(args.healthcheck),
       wait: true,
       waitTimeout: waitTimeoutSeconds(args.healthcheck),
-      networkMode: "bridge",
+      // No network at all ("none") for a container that needs none: "bridge" alone would join Docker's default bridge.
+      networkMode: args.networks.length > 0 ? "bridge" : "none",
       networksAdvanced: args.networks.map((network) => ({ name: network, aliases: [...args.aliases] })),
       ports: args.ports ? [...args.ports].sort((a, b) => Number(a.internal) - Number(b.internal)) : undefined,
       readOnly: root.readOnly,

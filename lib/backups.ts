@@ -98,6 +98,33 @@ export function loopCommand(service: BackupService): string[] {
   return command(service, ["loop"]);
 }
 
+/** The argv the backup container runs as its main process with scheduled backups off: it only answers exec'd commands. */
+export function idleCommand(service: BackupService): string[] {
+  return command(service, ["idle"]);
+}
+
+/** The argv that prints the service's backup status as one JSON line (BackupStatus). */
+export function statusCommand(service: BackupService): string[] {
+  return command(service, ["status"]);
+}
+
+/** The argv of the containers' healthcheck: exit 1 when the newest scheduled snapshot is older than twice the interval. */
+export function checkCommand(service: BackupService): string[] {
+  return command(service, ["check"]);
+}
+
+/** What the status command prints: the scheduled snapshots' last attempt, success and error (and, for Open WebUI's container, S3's). */
+export interface BackupStatus {
+  readonly service: BackupService;
+  readonly lastAttempt: string | null;
+  readonly lastSuccess: string | null;
+  /** lastSuccess in seconds since the epoch. */
+  readonly lastSuccessEpoch: number | null;
+  readonly lastError: string | null;
+  readonly s3LastSync?: string | null;
+  readonly s3LastError?: string | null;
+}
+
 /** Parses one line of a snapshot or list command's output. */
 export function parseSnapshotRecord(line: string): SnapshotRecord {
   const record = JSON.parse(line) as SnapshotRecord;

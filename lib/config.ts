@@ -6,9 +6,11 @@ import { SettingsInput } from "./settings";
 import * as validate from "./validation";
 import { suppliedKeyValues } from "./virtualKeys";
 import { checkHcloudToken, VpsSettingsInput } from "./vpsSettings";
+import { BackupSettingsInput } from "./backupSettings";
 
 /** What the stack's config can say: the plain settings (the VPS's too) plus the secrets. */
-export interface GatewayArgsFromConfig extends SettingsInput, VpsSettingsInput {
+export interface GatewayArgsFromConfig
+  extends SettingsInput, VpsSettingsInput, Omit<BackupSettingsInput, "backupS3AccessKeyId" | "backupS3SecretAccessKey"> {
   readonly masterKey?: pulumi.Output<string>;
   readonly providerApiKeys?: Readonly<Record<string, pulumi.Output<string>>>;
   readonly apiKeyValues?: Readonly<Record<string, pulumi.Output<string>>>;
@@ -19,6 +21,9 @@ export interface GatewayArgsFromConfig extends SettingsInput, VpsSettingsInput {
   readonly dockerTlsCa?: pulumi.Output<string>;
   readonly dockerTlsCert?: pulumi.Output<string>;
   readonly dockerTlsKey?: pulumi.Output<string>;
+  /** The S3 credentials of the backups' copy, read as secrets. */
+  readonly backupS3AccessKeyId?: pulumi.Output<string>;
+  readonly backupS3SecretAccessKey?: pulumi.Output<string>;
   /**
    * How long an ephemeral (preview) stack lives before `npm run preview-stack -- sweep` destroys
    * it, e.g. `12h` (lib/previewStacks.ts). Not a Gateway setting: index.ts checks it and leaves it out.
@@ -94,6 +99,15 @@ export const SETTINGS: Readonly<Record<keyof GatewayArgsFromConfig, SettingDecla
   postgresPasswordVersion: { kind: "integer" },
   masterKeyVersion: { kind: "integer" },
   webuiSecretKeyVersion: { kind: "integer" },
+  backups: { kind: "boolean" },
+  backupInterval: { kind: "string" },
+  backupKeep: { kind: "integer" },
+  backupS3Endpoint: { kind: "string" },
+  backupS3Bucket: { kind: "string" },
+  backupS3Prefix: { kind: "string" },
+  backupS3Region: { kind: "string" },
+  backupS3AccessKeyId: { kind: "string", secret: true },
+  backupS3SecretAccessKey: { kind: "string", secret: true },
 };
 
 function parse(key: string, raw: string, declaration: SettingDeclaration): unknown {
@@ -172,6 +186,8 @@ export function argsFromConfig(
     dockerTlsCa,
     dockerTlsCert,
     dockerTlsKey,
+    backupS3AccessKeyId,
+    backupS3SecretAccessKey,
     ...plain
   } = values;
   if (masterKey !== undefined) {
@@ -197,6 +213,8 @@ export function argsFromConfig(
     ...(dockerTlsCa !== undefined ? { dockerTlsCa: pulumi.secret(String(dockerTlsCa)) } : {}),
     ...(dockerTlsCert !== undefined ? { dockerTlsCert: pulumi.secret(String(dockerTlsCert)) } : {}),
     ...(dockerTlsKey !== undefined ? { dockerTlsKey: pulumi.secret(String(dockerTlsKey)) } : {}),
+    ...(backupS3AccessKeyId !== undefined ? { backupS3AccessKeyId: pulumi.secret(String(backupS3AccessKeyId)) } : {}),
+    ...(backupS3SecretAccessKey !== undefined ? { backupS3SecretAccessKey: pulumi.secret(String(backupS3SecretAccessKey)) } : {}),
     ...(rawProviderKeys !== undefined
       ? { providerApiKeys: secretMap("providerApiKeys", rawProviderKeys, "environment variable name to API key") }
       : {}),

@@ -25,6 +25,8 @@ export const HOSTNAMES = {
   openWebui: "open-webui",
   nginx: "nginx",
   redis: "redis",
+  backupLitellm: "backup-litellm",
+  backupOpenWebui: "backup-open-webui",
 } as const;
 
 /** Docker's embedded DNS server, reachable from every container on a user-defined network. */

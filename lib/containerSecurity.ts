@@ -5,6 +5,7 @@
  * image starting with them on the real engine.
  */
 import { createHash } from "crypto";
+import { BACKUP_CONFIG_DIR } from "./backups";
 import { HOSTNAMES, NGINX_CONFIG_DIR, NGINX_TEMP_DIR, REDIS_CONFIG_DIR } from "./constants";
 
 /** The gateway's services, by their key in HOSTNAMES. */
@@ -27,6 +28,10 @@ export interface ContainerPrivileges {
  * initialised is postgres-owned already. nginx's master starts as root and needs CHOWN (its temp
  * directories) and SETUID/SETGID (its workers run as user nginx). LiteLLM and Open WebUI neither
  * chown nor switch users (LiteLLM's image runs as 65532, Open WebUI's as root on files root owns).
+ * The backup containers run as root without capabilities: they write the backups volume, which
+ * Docker creates root-owned (neither image has /backups to copy ownership from), and
+ * backup-open-webui restores Open WebUI's root-owned files; without CAP_DAC_OVERRIDE, CAP_CHOWN or
+ * CAP_FOWNER, root there can write only what root owns.
  */
 export const CONTAINER_PRIVILEGES: Readonly<Record<ServiceKey, ContainerPrivileges>> = {
   postgres: { user: "999:999", capAdd: [] },
@@ -34,6 +39,8 @@ export const CONTAINER_PRIVILEGES: Readonly<Record<ServiceKey, ContainerPrivileg
   nginx: { capAdd: ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] },
   litellm: { capAdd: [] },
   openWebui: { capAdd: [] },
+  backupLitellm: { user: "0:0", capAdd: [] },
+  backupOpenWebui: { user: "0:0", capAdd: [] },
 };
 
 /**
@@ -67,6 +74,9 @@ export type RootFilesystem =
  *   its volume, shared memory on /dev/shm. Its start script is its command, so it uploads nothing.
  * - Redis: /tmp only; it keeps nothing on disk (its working directory /data is the image's
  *   volume). redis.conf is on its config volume.
+ * - The backup containers: /tmp only (pg_dump and Python's tempfile keep nothing big there: the
+ *   partial snapshots are written beside the finished ones in the backups volume); their scripts
+ *   and settings are on their config volume.
  * LiteLLM and Open WebUI stay writable: they write into their images at start (LiteLLM's prisma
  * into site-packages; Open WebUI its static files into /app).
  */
@@ -80,6 +90,8 @@ export const ROOT_FILESYSTEMS: Readonly<Record<ServiceKey, RootFilesystem>> = {
   redis: { readOnly: true, tmpfs: { "/tmp": "size=1m" }, configDir: REDIS_CONFIG_DIR },
   litellm: { readOnly: false },
   openWebui: { readOnly: false },
+  backupLitellm: { readOnly: true, tmpfs: { "/tmp": "size=16m" }, configDir: BACKUP_CONFIG_DIR },
+  backupOpenWebui: { readOnly: true, tmpfs: { "/tmp": "size=16m" }, configDir: BACKUP_CONFIG_DIR },
 };
 
 /**
@@ -125,7 +137,8 @@ export function configVolumeName(containerName: string, files: readonly ConfigFi
  * Relative CPU weights (Docker's default is 1024). They only matter when the host's CPUs are all
  * busy: then the API path (nginx, LiteLLM) gets four times Open WebUI's share, so an embedding
  * job in Open WebUI cannot starve API clients; PostgreSQL and Redis, which LiteLLM waits on, get
- * twice its share.
+ * twice its share. The backup containers get the least: a snapshot may take longer on a busy host,
+ * a request may not.
  */
 export const CPU_SHARES: Readonly<Record<ServiceKey, number>> = {
   nginx: 2048,
@@ -133,6 +146,8 @@ export const CPU_SHARES: Readonly<Record<ServiceKey, number>> = {
   postgres: 1024,
   redis: 1024,
   openWebui: 512,
+  backupLitellm: 256,
+  backupOpenWebui: 256,
 };
 
 /**
@@ -142,6 +157,8 @@ export const CPU_SHARES: Readonly<Record<ServiceKey, number>> = {
  * - egress: the way out to the internet, for LiteLLM (the LLM providers) and, when asked, Open WebUI;
  * - edge: nginx alone. Docker publishes ports only from a non-internal network, so nginx needs
  *   one; it has no NAT (ip masquerade off), so nginx gets no route to the internet through it.
+ * backup-litellm joins the backend network (PostgreSQL); backup-open-webui reads Open WebUI's
+ * volume and needs no network, unless the backups are copied to S3: then egress.
  */
 export type NetworkRole = "backend" | "frontend" | "egress" | "edge";
 
@@ -162,11 +179,14 @@ export const NETWORKS: Readonly<Record<NetworkRole, NetworkSpec>> = {
 export const NETWORK_ROLES = Object.keys(NETWORKS) as NetworkRole[];
 
 /** The networks a service joins, in a fixed order (the provider keeps the order it was given). */
-export function serviceNetworks(service: ServiceKey, options: { openWebuiEgress: boolean }): NetworkRole[] {
+export function serviceNetworks(service: ServiceKey, options: { openWebuiEgress: boolean; backupS3?: boolean }): NetworkRole[] {
   switch (service) {
     case "postgres":
     case "redis":
+    case "backupLitellm":
       return ["backend"];
+    case "backupOpenWebui":
+      return options.backupS3 === true ? ["egress"] : [];
     case "litellm":
       return ["backend", "frontend", "egress"];
     case "openWebui":

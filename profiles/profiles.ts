@@ -69,6 +69,25 @@ export interface ResourceProfile {
    * stays valid on the others until their cache expires (LiteLLM's "What Needs Redis").
    */
   readonly redis?: RedisSizing;
+  /** The backup containers (components/backups.ts) and the schedule's defaults (the backupInterval and backupKeep settings). */
+  readonly backups: BackupSizing;
+}
+
+/**
+ * The two backup containers and how often they run by default. Bigger profiles serve more users,
+ * so they have more to lose between two snapshots (shorter interval) and keep more of them.
+ * - backup-litellm: sh and pg_dump, which streams each table to the file (a few MB of its own);
+ * - backup-open-webui: python3 with tarfile and sqlite3's backup API (page by page), and boto3
+ *   with two upload threads of 8 MB parts when S3 is configured.
+ */
+export interface BackupSizing {
+  /** Default backupInterval. */
+  readonly interval: string;
+  /** Default backupKeep: snapshots kept per label (scheduled, and each pre-upgrade label). */
+  readonly keep: number;
+  readonly litellmMemoryMb: number;
+  readonly openWebuiMemoryMb: number;
+  readonly pidsLimit: number;
 }
 
 /** Rounds up to the next multiple of 64 MB so limits read cleanly in `docker stats`. */
@@ -107,6 +126,8 @@ export interface ProfileInputs {
   readonly nginxWorkerConnections: number;
   /** Redis's container limit; required, and only allowed, with more than one LiteLLM worker. */
   readonly redisMb?: number;
+  /** The backup containers' limits and the schedule's defaults (BackupSizing). */
+  readonly backups: Omit<BackupSizing, "pidsLimit">;
 }
 
 /**
@@ -118,9 +139,18 @@ export interface ProfileInputs {
  *   background workers, parallel query workers and psql from the start script and healthcheck;
  * - LiteLLM, per worker: an event loop, anyio's thread pool (40 threads at most), asyncio's
  *   executor and the Prisma query engine's runtime threads;
- * - Open WebUI: one process, but torch, tokenizers and its thread pools start threads per CPU.
+ * - Open WebUI: one process, but torch, tokenizers and its thread pools start threads per CPU;
+ * - a backup container: its script, pg_dump or boto3's upload threads, the healthcheck and sleep.
  */
-export const PIDS_LIMITS = { nginx: 64, redis: 64, postgres: 256, openWebui: 1024, litellmBase: 256, litellmPerWorker: 128 } as const;
+export const PIDS_LIMITS = {
+  nginx: 64,
+  redis: 64,
+  backup: 64,
+  postgres: 256,
+  openWebui: 1024,
+  litellmBase: 256,
+  litellmPerWorker: 128,
+} as const;
 
 export function litellmPidsLimit(workers: number): number {
   return PIDS_LIMITS.litellmBase + workers * PIDS_LIMITS.litellmPerWorker;
@@ -160,6 +190,7 @@ export function buildProfile(name: ProfileName, inputs: ProfileInputs): Resource
     ...(inputs.redisMb !== undefined
       ? { redis: { memoryMb: inputs.redisMb, maxMemoryMb: redisMaxMemoryMb(inputs.redisMb), pidsLimit: PIDS_LIMITS.redis } }
       : {}),
+    backups: { ...inputs.backups, pidsLimit: PIDS_LIMITS.backup },
   };
 }
 
@@ -174,6 +205,7 @@ export const PROFILES: Readonly<Record<ProfileName, ResourceProfile>> = {
     nginxMb: 64,
     nginxWorkerProcesses: 1,
     nginxWorkerConnections: 1024,
+    backups: { interval: "24h", keep: 7, litellmMemoryMb: 64, openWebuiMemoryMb: 128 },
   }),
   medium: buildProfile("medium", {
     description: "3-5 users",
@@ -185,6 +217,7 @@ export const PROFILES: Readonly<Record<ProfileName, ResourceProfile>> = {
     nginxWorkerProcesses: 2,
     nginxWorkerConnections: 2048,
     redisMb: 64,
+    backups: { interval: "12h", keep: 14, litellmMemoryMb: 64, openWebuiMemoryMb: 192 },
   }),
   large: buildProfile("large", {
     description: "10+ users",
@@ -196,6 +229,7 @@ export const PROFILES: Readonly<Record<ProfileName, ResourceProfile>> = {
     nginxWorkerProcesses: 4,
     nginxWorkerConnections: 4096,
     redisMb: 128,
+    backups: { interval: "6h", keep: 28, litellmMemoryMb: 128, openWebuiMemoryMb: 256 },
   }),
 };
 
@@ -208,6 +242,8 @@ export function totalMemoryMb(profile: ResourceProfile): number {
     profile.openWebui.memoryMb +
     profile.postgres.memoryMb +
     profile.nginx.memoryMb +
-    (profile.redis?.memoryMb ?? 0)
+    (profile.redis?.memoryMb ?? 0) +
+    profile.backups.litellmMemoryMb +
+    profile.backups.openWebuiMemoryMb
   );
 }

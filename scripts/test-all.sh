@@ -56,6 +56,8 @@ fi
 
 # Real LiteLLM 1.110.1 from PyPI in a cached venv: tests run its CLI, proxy and duration parser.
 scripts/python-packages.sh >/dev/null
+# moto's S3-compatible server and boto3 in a cached venv: the backup tests copy snapshots to it.
+scripts/s3-test-packages.sh >/dev/null
 # Debian's real cloud-init (trixie's and sid's): tests validate the VPS user data with its schema.
 scripts/cloud-init-packages.sh >/dev/null
 

@@ -63,7 +63,8 @@ export function names(stack: string) {
   return {
     prefix,
     container: (service: Service) => `${prefix}-${service}`,
-    volumes: [`${prefix}-open-webui-data`, `${prefix}-postgres-data`],
+    /** The data volumes: Open WebUI's, PostgreSQL's and the backups' (components/backups.ts). */
+    volumes: [`${prefix}-open-webui-data`, `${prefix}-postgres-data`, `${prefix}-backups`],
     /** The backend network: PostgreSQL and Redis, and LiteLLM, their only client. */
     network: `${prefix}-backend`,
     /** Every network of the stack (lib/containerSecurity.ts NETWORK_ROLES). */
@@ -231,6 +232,9 @@ const WITH_CONFIG_VOLUME = new Set<string>(
     })
     .map((key) => HOSTNAMES[key]),
 );
+/** The README's words for the backup containers with their config volumes, and their Pulumi names (components/backups.ts). */
+const BACKUP_CONTAINERS_PHRASE = "the backup containers and their config volumes";
+const BACKUP_CONTAINER_RESOURCES = ["ai-gateway-backups-litellm-database", "ai-gateway-backups-open-webui-volume"];
 /** "nginx's and Redis's config volumes": each volume and the container that fills it. */
 const CONFIG_VOLUMES = /((?:(?:nginx|Redis)'s(?: and )?)+) config volumes?/;
 
@@ -269,6 +273,13 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
         }
       }
       cell = cell.replace(configs[0], "");
+    }
+    // The two backup containers (components/backups.ts), named after what they back up.
+    if (cell.includes(BACKUP_CONTAINERS_PHRASE)) {
+      for (const container of BACKUP_CONTAINER_RESOURCES) {
+        promised.push(`${op} Container ${container}`, `${op} Volume ${container}-config`, `${op} Container ${container}-config`);
+      }
+      cell = cell.replace(BACKUP_CONTAINERS_PHRASE, "");
     }
     // A step named after its service is not that service's container.
     if (cell.includes("Open WebUI settings step")) {

@@ -53,8 +53,16 @@ describeE2E("upgrade from the one-network layout", () => {
         ...["backend", "frontend", "egress", "edge"].map((role) => `create Network ai-gateway-${role}-network`),
       ]),
     );
-    // The data volumes and the images stay; nginx's files move to a config volume of their own (read-only root).
-    expect(planned.filter((c) => / (Volume|RemoteImage) /.test(c))).toEqual(["create Volume ai-gateway-nginx-config"]);
+    // The data volumes and the images stay; nginx's files move to a config volume of their own (read-only root);
+    // the backups (issue 12) are new: their volume, and each backup container's image and config volume.
+    expect(planned.filter((c) => / (Volume|RemoteImage) /.test(c))).toEqual([
+      "create RemoteImage ai-gateway-backups-litellm-database-image",
+      "create RemoteImage ai-gateway-backups-open-webui-volume-image",
+      "create Volume ai-gateway-backups-litellm-database-config",
+      "create Volume ai-gateway-backups-open-webui-volume-config",
+      "create Volume ai-gateway-backups-volume",
+      "create Volume ai-gateway-nginx-config",
+    ]);
     expect(planned).toContain("create Container ai-gateway-nginx-config");
     await allHealthy(STACK);
     expect(await readMarkers(STACK)).toEqual({ postgres: ["before-upgrade"], openWebui: ["before-upgrade"] });

@@ -95,6 +95,11 @@ export const requirements = {
     met: litellmVenv() !== undefined,
     hint: "run `scripts/python-packages.sh` (pip from PyPI; or set AI_GATEWAY_LITELLM_VENV)",
   }),
+  s3Venv: (): Requirement => ({
+    name: "moto's S3 server and boto3 in a venv",
+    met: s3TestVenv() !== undefined,
+    hint: "run `scripts/s3-test-packages.sh` (pip from PyPI)",
+  }),
 };
 
 /** The cache directory the install scripts share (scripts/python-packages.sh, scripts/cloud-init-packages.sh). */
@@ -158,6 +163,18 @@ export function litellmVenv(): string | undefined {
   const version = /^litellm==(\S+)$/m.exec(requirements)?.[1];
   const digest = createHash("sha256").update(requirements).digest("hex").slice(0, 12);
   const dir = path.join(aiGatewayCache(), `venv-litellm-${version}-${digest}`);
+  return fs.existsSync(path.join(dir, ".complete")) ? dir : undefined;
+}
+
+/**
+ * The venv scripts/s3-test-packages.sh creates, with moto's S3 server and boto3: the same path the
+ * script computes. Undefined until the install has finished (its `.complete` marker).
+ */
+export function s3TestVenv(): string | undefined {
+  const requirements = fs.readFileSync(path.join(ROOT, "scripts", "s3-test-requirements.txt"), "utf8");
+  const version = /^moto==(\S+)$/m.exec(requirements)?.[1];
+  const digest = createHash("sha256").update(requirements).digest("hex").slice(0, 12);
+  const dir = path.join(aiGatewayCache(), `venv-moto-${version}-${digest}`);
   return fs.existsSync(path.join(dir, ".complete")) ? dir : undefined;
 }
 

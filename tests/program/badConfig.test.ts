@@ -73,7 +73,7 @@ const rows: Row[] = [
   [
     "a Docker host too small for the profile",
     { dockerHostMemoryMb: "4096" },
-    /^Invalid ai-gateway setting dockerHostMemoryMb = 4096: profile medium needs 5\.2 GB \(4032 MB of container limits \+ 768 MB for the OS and Docker \+ 10% headroom = 5280 MB\); the Docker host has 4096 MB; profiles that fit: small$/,
+    /^Invalid ai-gateway setting dockerHostMemoryMb = 4096: profile medium needs 5\.4 GB \(4288 MB of container limits \+ 768 MB for the OS and Docker \+ 10% headroom = 5562 MB\); the Docker host has 4096 MB; profiles that fit: small$/,
   ],
   [
     "a Docker host too small for any profile",
@@ -557,7 +557,7 @@ const rows: Row[] = [
   [
     "server type too small for the profile",
     { ...VPS_ON, vpsServerType: "cpx22" },
-    /vpsServerType = "cpx22": profile medium needs 5.2 GB \(.*\); server type cpx22 has \d+ MB usable; types that fit in fsn1: cpx32/,
+    /vpsServerType = "cpx22": profile medium needs 5.4 GB \(.*\); server type cpx22 has \d+ MB usable; types that fit in fsn1: cpx32/,
   ],
   [
     "image the user data is not written for",

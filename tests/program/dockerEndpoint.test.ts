@@ -28,7 +28,8 @@ test("TLS material reaches the provider and the exec steps, and is secret everyw
   ]);
   // Every step that talks to the engine itself: the two exec steps and each container's pids limit.
   const steps = run.resources.filter((r) => [TYPES.keyRegistration, TYPES.openWebuiSettings, TYPES.pidsLimit].includes(r.type as never));
-  expect(steps.filter((r) => r.type === TYPES.pidsLimit)).toHaveLength(5);
+  // Five services and the two backup containers.
+  expect(steps.filter((r) => r.type === TYPES.pidsLimit)).toHaveLength(7);
   for (const step of steps) {
     expect([step.name, step.inputs.dockerTls]).toEqual([step.name, { ca: CA.cert, cert: CLIENT.cert, key: CLIENT.key }]);
     expect(step.inputs.dockerHost).toBe("tcp://203.0.113.5:2376");

@@ -27,7 +27,7 @@ test("the profile table shows the code's workers, limits and totals", () => {
   expect(rows.map((r) => r[0])).toEqual(["small", "medium", "large"]);
   for (const row of rows) {
     const p = PROFILES[row[0] as ProfileName];
-    expect(row.slice(2, 9)).toEqual(
+    expect(row.slice(2, 10)).toEqual(
       [
         p.litellm.workers,
         p.litellm.memoryMb,
@@ -35,11 +35,12 @@ test("the profile table shows the code's workers, limits and totals", () => {
         p.postgres.memoryMb,
         p.nginx.memoryMb,
         p.redis ? p.redis.memoryMb : "—",
+        `${p.backups.litellmMemoryMb} + ${p.backups.openWebuiMemoryMb}`,
         totalMemoryMb(p),
       ].map(String),
     );
-    expect(row[9]).toBe(`${p.postgres.tuning.maxConnections} / ${p.postgres.tuning.sharedBuffersMb} MB`);
-    expect(row[10]).toBe(`${p.nginx.workerProcesses} × ${p.nginx.workerConnections}`);
+    expect(row[10]).toBe(`${p.postgres.tuning.maxConnections} / ${p.postgres.tuning.sharedBuffersMb} MB`);
+    expect(row[11]).toBe(`${p.nginx.workerProcesses} × ${p.nginx.workerConnections}`);
   }
 });
 

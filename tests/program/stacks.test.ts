@@ -72,9 +72,12 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const containers = services.length;
     // nginx and Redis (read-only roots) each have a config volume and the container that fills it.
     const configVolumes = withRedis ? 2 : 1;
-    expect(count(TYPES.container)).toBe(containers + configVolumes);
-    expect(count(TYPES.image)).toBe(containers);
-    expect(count(TYPES.volume)).toBe(2 + configVolumes);
+    // The two backup containers (components/backups.ts), each with its image, config volume and
+    // filling container, and the backups volume: tests/program/backups.test.ts.
+    const backupResources = 9;
+    expect(count(TYPES.container)).toBe(containers + configVolumes + 4);
+    expect(count(TYPES.image)).toBe(containers + 2);
+    expect(count(TYPES.volume)).toBe(2 + configVolumes + 3);
     expect(count(TYPES.network)).toBe(4);
     expect(count(TYPES.dockerProvider)).toBe(1);
     // Seven gateway secrets (Redis's too, on every profile), and a virtual key each for Open WebUI
@@ -82,15 +85,17 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.password)).toBe(9);
     expect(count(TYPES.keyRegistration)).toBe(1);
     expect(count(TYPES.openWebuiSettings)).toBe(1);
-    expect(count(TYPES.pidsLimit)).toBe(containers);
+    expect(count(TYPES.pidsLimit)).toBe(containers + 2);
     expect(count(TYPES.postgresDataGuard)).toBe(1);
     expect(count(TYPES.litellmMigration)).toBe(1);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
-    const expected = ["Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
+    const expected = ["Backups", "Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
     // ... and one each: key registration, Open WebUI settings step, PostgreSQL data guard, LiteLLM migration step.
-    expect(run.resources).toHaveLength(3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + 1 + 1 + components.length);
+    expect(run.resources).toHaveLength(
+      3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + 1 + 1 + backupResources + 2 + components.length,
+    );
   });
 
   test("every resource but the Gateway has a parent inside the Gateway, named from the Gateway's name", () => {
@@ -107,7 +112,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     const provider = run.resources.find((r) => r.type === TYPES.dockerProvider)!;
     expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
     const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
-    expect(dockerResources.length).toBe(2 * services.length + 2 * (withRedis ? 2 : 1) + 2 + 4);
+    // The backups': two containers, two images, two config volumes and their filling containers, the backups volume.
+    expect(dockerResources.length).toBe(2 * services.length + 2 * (withRedis ? 2 : 1) + 2 + 4 + 9);
     for (const r of dockerResources) {
       expect(r.provider).toBe(`${provider.urn}::${provider.name}-id`);
     }
@@ -541,6 +547,8 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
         openWebui: profile.openWebui.memoryMb,
         nginx: profile.nginx.memoryMb,
         ...(withRedis ? { redis: profile.redis!.memoryMb } : {}),
+        backupLitellm: profile.backups.litellmMemoryMb,
+        backupOpenWebui: profile.backups.openWebuiMemoryMb,
       },
       totalMemoryMb: totalMemoryMb(profile),
     });

@@ -20,7 +20,9 @@ function containerLimitsMb(profile: ResourceProfile): number {
     profile.openWebui.memoryMb +
     profile.postgres.memoryMb +
     profile.nginx.memoryMb +
-    (profile.redis?.memoryMb ?? 0)
+    (profile.redis?.memoryMb ?? 0) +
+    profile.backups.litellmMemoryMb +
+    profile.backups.openWebuiMemoryMb
   );
 }
 

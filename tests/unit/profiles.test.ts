@@ -23,6 +23,12 @@ function inputsOf(p: ResourceProfile): ProfileInputs {
     nginxWorkerProcesses: p.nginx.workerProcesses,
     nginxWorkerConnections: p.nginx.workerConnections,
     redisMb: p.redis?.memoryMb,
+    backups: {
+      interval: p.backups.interval,
+      keep: p.backups.keep,
+      litellmMemoryMb: p.backups.litellmMemoryMb,
+      openWebuiMemoryMb: p.backups.openWebuiMemoryMb,
+    },
   };
 }
 
@@ -72,11 +78,24 @@ describe("profiles", () => {
     }
   });
 
-  test("total memory is the sum of the container limits, Redis's included where it runs", () => {
+  test("total memory is the sum of the container limits, Redis's included where it runs, and the two backup containers'", () => {
     const small = PROFILES.small;
-    expect(totalMemoryMb(small)).toBe(small.litellm.memoryMb + small.openWebui.memoryMb + small.postgres.memoryMb + small.nginx.memoryMb);
+    const backups = (p: ResourceProfile) => p.backups.litellmMemoryMb + p.backups.openWebuiMemoryMb;
+    expect(totalMemoryMb(small)).toBe(
+      small.litellm.memoryMb + small.openWebui.memoryMb + small.postgres.memoryMb + small.nginx.memoryMb + backups(small),
+    );
     const p = PROFILES.medium;
-    expect(totalMemoryMb(p)).toBe(p.litellm.memoryMb + p.openWebui.memoryMb + p.postgres.memoryMb + p.nginx.memoryMb + p.redis!.memoryMb);
+    expect(totalMemoryMb(p)).toBe(
+      p.litellm.memoryMb + p.openWebui.memoryMb + p.postgres.memoryMb + p.nginx.memoryMb + p.redis!.memoryMb + backups(p),
+    );
+  });
+
+  test("bigger profiles back up more often and keep more snapshots", () => {
+    expect(PROFILE_NAMES.map((name) => [PROFILES[name].backups.interval, PROFILES[name].backups.keep])).toEqual([
+      ["24h", 7],
+      ["12h", 14],
+      ["6h", 28],
+    ]);
   });
 
   test("Redis runs exactly when LiteLLM has more than one worker, with maxmemory inside its limit", () => {
