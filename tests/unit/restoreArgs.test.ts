@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { SnapshotRecord } from "../../lib/backups";
 import {
   confirmation,
@@ -233,4 +235,14 @@ describe("a rollback's container, and asking first", () => {
       "restoring replaces open-webui's live data on stack dev: pass --yes when not at a terminal",
     );
   });
+});
+
+test("every restore and rollback command in the README is one these tools accept", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+  const commands = [...readme.matchAll(/npm run (restore|rollback) -- ([^\n`#]+)/g)].map((m) => [m[1], m[2].trim().split(/\s+/)] as const);
+  expect(commands.filter(([tool]) => tool === "restore").length).toBeGreaterThanOrEqual(3);
+  expect(commands.filter(([tool]) => tool === "rollback").length).toBeGreaterThanOrEqual(1);
+  for (const [tool, argv] of commands) {
+    expect(() => (tool === "restore" ? parseRestoreArgs(argv) : parseRollbackArgs(argv))).not.toThrow();
+  }
 });
