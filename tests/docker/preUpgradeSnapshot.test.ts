@@ -5,6 +5,7 @@
  * and `restore` as the contract says. The real scripts are proven by the end-to-end restore test.
  */
 import { BACKUP_SCRIPTS, listSnapshotsCommand, SnapshotRecord } from "../../lib/backups";
+import { BACKUP_SCRIPT_DOUBLE } from "../helpers/backupDouble";
 import { execInContainer, imageId, inspectContainer } from "../../lib/dockerExec";
 import { PreUpgradeSnapshotInputs, PreUpgradeSnapshotState, preUpgradeSnapshotProvider } from "../../components/preUpgradeSnapshot";
 import { performRestore, RestorePlan } from "../../tools/restore";
@@ -13,46 +14,6 @@ import { DOCKER_ENDPOINT, DOCKER_SOCKET, DockerSandbox, TestContainer } from "..
 import * as http from "http";
 import { describeWith, requirements } from "../helpers/requirements";
 import { testImage } from "../helpers/testImage";
-
-/**
- * The double of LiteLLM's backup container: `snapshot LABEL` writes a file named as the contract
- * says into /backups/litellm with its sidecar and prints the record; `list` prints every sidecar,
- * oldest first; `restore FILE` copies the file to /restored (a failure when FAIL_RESTORE exists).
- * SERVICE_IMAGE is the pin it records, as the real container's environment gives it.
- */
-const DOUBLE = String.raw`#!/bin/sh
-set -eu
-dir=/backups/litellm
-mkdir -p "$dir"
-case "$1" in
-snapshot)
-  if [ -e /tmp/FAIL_SNAPSHOT ]; then
-    echo "pg_dump: error: connection to server failed: password sk-abcdefghijklmnop rejected" >&2
-    exit 3
-  fi
-  stamp=$(date -u +%Y%m%dT%H%M%SZ)
-  file="$stamp-$2.dump"
-  echo "data at $stamp" > "$dir/$file"
-  sum=$(sha256sum "$dir/$file" | cut -d' ' -f1)
-  bytes=$(wc -c < "$dir/$file")
-  record="{\"service\":\"litellm\",\"label\":\"$2\",\"file\":\"$file\",\"created\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"image\":\"$SERVICE_IMAGE\",\"sha256\":\"$sum\",\"bytes\":$bytes}"
-  echo "$record" > "$dir/$file.json"
-  echo "dumping..."
-  echo "$record"
-  ;;
-list)
-  for f in "$dir"/*.json; do [ -e "$f" ] && cat "$f"; done
-  ;;
-restore)
-  if [ -e /tmp/FAIL_RESTORE ]; then
-    echo "pg_restore: error: could not execute query" >&2
-    exit 1
-  fi
-  cp "$dir/$2" /restored
-  echo "restored $2"
-  ;;
-esac
-`;
 
 const OLD_PIN = "registry.example/litellm:v1";
 const NEW_PIN = "registry.example/litellm:v2";
@@ -69,7 +30,7 @@ describeWith("the pre-upgrade snapshot and the restore against a real engine", [
       image,
       cmd: ["sleep", "infinity"],
       env: [`SERVICE_IMAGE=${OLD_PIN}`],
-      uploads: [{ file: BACKUP_SCRIPTS.litellm.file, content: DOUBLE, permissions: "0755" }],
+      uploads: [{ file: BACKUP_SCRIPTS.litellm.file, content: BACKUP_SCRIPT_DOUBLE, permissions: "0755" }],
     });
     service = await sandbox.helper("litellm", { image, cmd: ["sleep", "infinity"] });
     inputs = {
