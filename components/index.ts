@@ -13,6 +13,8 @@ export type { GatewaySecretsArgs } from "./secrets";
 export { PrivateNetwork } from "./network";
 export { ContainerPidsLimit } from "./containerPidsLimit";
 export type { ContainerPidsLimitArgs } from "./containerPidsLimit";
+export { PreUpgradeSnapshot, withSnapshotBefore } from "./preUpgradeSnapshot";
+export type { PreUpgradeSnapshotArgs } from "./preUpgradeSnapshot";
 export type { PrivateNetworkArgs } from "./network";
 export { Postgres } from "./postgres";
 export type { PostgresArgs } from "./postgres";

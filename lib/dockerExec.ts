@@ -408,6 +408,79 @@ export async function setContainerPidsLimit(endpoint: DockerEndpoint, container:
   }
 }
 
+/** What the restore tools read of a container (`docker inspect`). */
+export interface ContainerInspection {
+  /** The container's image id (sha256:...), as the docker provider creates it. */
+  readonly imageId: string;
+  /** created, running, restarting, exited, ... */
+  readonly status: string;
+  readonly running: boolean;
+  /** healthy, unhealthy or starting; absent for a container without a healthcheck. */
+  readonly health?: string;
+  /** The last healthcheck's output, for saying why a container is not healthy. */
+  readonly lastHealthOutput?: string;
+  /** When the engine created the container, ISO 8601. */
+  readonly created: string;
+}
+
+/** `docker inspect <container>`, as far as the restore tools need it; a DockerEngineError with status 404 when there is none. */
+export async function inspectContainer(endpoint: DockerEndpoint, container: string): Promise<ContainerInspection> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "GET", `${api}/containers/${encodeURIComponent(container)}/json`);
+  if (answer.status !== 200) {
+    throw dockerError(`inspect of ${container}`, answer);
+  }
+  const body = answer.body as {
+    Image?: string;
+    Created?: string;
+    State?: { Status?: string; Running?: boolean; Health?: { Status?: string; Log?: { Output?: string }[] } };
+  };
+  const log = body.State?.Health?.Log ?? [];
+  return {
+    imageId: body.Image ?? "",
+    status: body.State?.Status ?? "unknown",
+    running: body.State?.Running === true,
+    ...(body.State?.Health?.Status ? { health: body.State.Health.Status } : {}),
+    ...(log.length > 0 ? { lastHealthOutput: String(log[log.length - 1].Output ?? "").trim() } : {}),
+    created: body.Created ?? "",
+  };
+}
+
+/** The id (sha256:...) of the image `reference` on the engine, or undefined when the engine does not have it. */
+export async function imageId(endpoint: DockerEndpoint, reference: string): Promise<string | undefined> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "GET", `${api}/images/${encodeURIComponent(reference)}/json`);
+  if (answer.status === 404) {
+    return undefined;
+  }
+  if (answer.status !== 200) {
+    throw dockerError(`inspect of image ${reference}`, answer);
+  }
+  return answer.body.Id;
+}
+
+/**
+ * `docker stop -t <graceSeconds> <container>`: SIGTERM, then SIGKILL after the grace period. A
+ * container that is already stopped is not an error (304). A stopped container with the restart
+ * policy unless-stopped stays stopped, also across an engine restart, until it is started again.
+ */
+export async function stopContainer(endpoint: DockerEndpoint, container: string, graceSeconds: number): Promise<void> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "POST", `${api}/containers/${encodeURIComponent(container)}/stop?t=${graceSeconds}`);
+  if (answer.status !== 204 && answer.status !== 304) {
+    throw dockerError(`stop of ${container}`, answer);
+  }
+}
+
+/** `docker start <container>`; one that is already running is not an error (304). */
+export async function startContainer(endpoint: DockerEndpoint, container: string): Promise<void> {
+  const api = `/v${await negotiateApiVersion(endpoint)}`;
+  const answer = await request(endpoint, "POST", `${api}/containers/${encodeURIComponent(container)}/start`);
+  if (answer.status !== 204 && answer.status !== 304) {
+    throw dockerError(`start of ${container}`, answer);
+  }
+}
+
 /** A container to run once and remove (`docker run --rm` without the CLI): what the engine needs. */
 export interface OneShotContainerSpec {
   /** The container's name; one left over by an interrupted run is removed first. */
@@ -470,15 +543,14 @@ export async function removeContainer(endpoint: DockerEndpoint, container: strin
 
 /** The container's image id (`sha256:...`), or undefined when there is no such container. */
 export async function containerImageId(endpoint: DockerEndpoint, container: string): Promise<string | undefined> {
-  const api = `/v${await negotiateApiVersion(endpoint)}`;
-  const answer = await request(endpoint, "GET", `${api}/containers/${encodeURIComponent(container)}/json`);
-  if (answer.status === 404) {
-    return undefined;
+  try {
+    return (await inspectContainer(endpoint, container)).imageId;
+  } catch (e) {
+    if ((e as Partial<DockerEngineError>).status === 404) {
+      return undefined;
+    }
+    throw e;
   }
-  if (answer.status !== 200) {
-    throw dockerError(`inspect of ${container}`, answer);
-  }
-  return (answer.body as { Image?: string }).Image;
 }
 
 /** The last `tail` lines the container wrote, stdout and stderr demultiplexed and joined. */
