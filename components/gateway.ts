@@ -15,6 +15,8 @@ import { resolveVpsSettings, VPS_GATEWAY_DEFAULTS, VpsSettings, VpsSettingsInput
 import { Vps } from "./vps";
 import { BackupSettings, BackupSettingsInput, resolveBackupSettings } from "../lib/backupSettings";
 import { Backups } from "./backups";
+import { PreUpgradeSnapshot, withSnapshotBefore } from "./preUpgradeSnapshot";
+import { BACKUP_CONTAINER_SUFFIX, BACKUP_SERVICE_NAMES, BackupService } from "../lib/backups";
 import { KeyRecord, suppliedKeyNames, suppliedKeyValues } from "../lib/virtualKeys";
 import { apiForAgents, renderContinueConfig } from "../lib/continueConfig";
 import { BUDGETS, BudgetProfile, PROFILES, ResourceProfile, totalMemoryMb } from "../profiles";
@@ -231,6 +233,12 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly nginx: Nginx;
   /** The backups volume and the two backup containers (scheduled snapshots, the pre-upgrade ones, restores). */
   public readonly backups: Backups;
+  /**
+   * The snapshot of each service's data taken just before a new image replaces it (a LiteLLM pin
+   * change: its database; an Open WebUI pin change: its volume); its `snapshot` output is the
+   * newest one, the record `npm run rollback` returns to.
+   */
+  public readonly preUpgradeSnapshot: Readonly<Record<BackupService, PreUpgradeSnapshot>>;
   public readonly keys: VirtualKeys;
   /** The Hetzner server the gateway runs on, with vps: true. */
   public readonly vps?: Vps;
@@ -370,6 +378,26 @@ export class Gateway extends pulumi.ComponentResource {
         )
       : undefined;
 
+    // Before anything an image change replaces: the service's container, LiteLLM's migration step,
+    // and the backup container (whose settings hold the pin). The step names the containers
+    // rather than depending on them, which would be a cycle.
+    const preUpgradeSnapshot = (service: BackupService, image: string) =>
+      new PreUpgradeSnapshot(
+        `${name}-${BACKUP_SERVICE_NAMES[service]}-pre-upgrade`,
+        {
+          ...endpoint,
+          service,
+          backupContainer: `${namePrefix}-${BACKUP_CONTAINER_SUFFIX[service]}`,
+          serviceContainer: `${namePrefix}-${BACKUP_SERVICE_NAMES[service]}`,
+          image,
+        },
+        { parent: this },
+      );
+    this.preUpgradeSnapshot = {
+      litellm: preUpgradeSnapshot("litellm", settings.images.litellm),
+      openWebui: preUpgradeSnapshot("openWebui", settings.images.openWebui),
+    };
+
     this.litellm = new Litellm(
       `${name}-litellm`,
       {
@@ -389,8 +417,9 @@ export class Gateway extends pulumi.ComponentResource {
         spendLogRetention: settings.spendLogRetention,
         labels: { ...labels, ...rotationLabels(secretVersions, ["postgresPassword", "masterKey"]) },
         // LiteLLM exits when its database is unusable at start, and its workers count limits in
-        // Redis from the first request.
-        startAfter: this.redis ? [this.postgres.container, this.redis.container] : [this.postgres.container],
+        // Redis from the first request. The pre-upgrade snapshot comes first, before the migration
+        // step (which also waits for startAfter) and the container.
+        startAfter: [this.postgres.container, ...(this.redis ? [this.redis.container] : []), this.preUpgradeSnapshot.litellm],
         // A new image's migrations run (and must succeed) before the container is replaced.
         migration: { ...endpoint, network: networks.backend.name },
       },
@@ -430,7 +459,7 @@ export class Gateway extends pulumi.ComponentResource {
         ephemeral: settings.ephemeral,
         labels: { ...labels, ...rotationLabels(secretVersions, ["webuiSecretKey"]) },
       },
-      inGateway,
+      withSnapshotBefore(inGateway, this.preUpgradeSnapshot.openWebui),
     );
 
     this.nginx = new Nginx(
@@ -469,7 +498,10 @@ export class Gateway extends pulumi.ComponentResource {
         profile: this.profile,
         ephemeral: settings.ephemeral,
         // A dump needs PostgreSQL up; Open WebUI's first start creates the database a snapshot copies.
-        startAfter: { litellm: [this.postgres.container], openWebui: [this.openWebui.container] },
+        startAfter: {
+          litellm: [this.postgres.container, this.preUpgradeSnapshot.litellm],
+          openWebui: [this.openWebui.container, this.preUpgradeSnapshot.openWebui],
+        },
         labels,
       },
       inGateway,

@@ -306,6 +306,7 @@ export const TYPES = {
   pidsLimit: "pulumi-nodejs:dynamic/ai-gateway:ContainerPidsLimit",
   postgresDataGuard: "pulumi-nodejs:dynamic/ai-gateway:PostgresDataGuard",
   litellmMigration: "pulumi-nodejs:dynamic/ai-gateway:LitellmMigration",
+  preUpgradeSnapshot: "pulumi-nodejs:dynamic/ai-gateway:PreUpgradeSnapshot",
 } as const;
 
 /** Wire inputs with every secret wrapper replaced by its value. */

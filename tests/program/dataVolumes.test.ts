@@ -53,6 +53,18 @@ const CHANGES: [string, string, Record<string, string | undefined>][] = [
   ["masterKeyVersion 1 -> 2", "small", { masterKeyVersion: "2" }],
   ["webuiSecretKeyVersion 1 -> 2", "small", { webuiSecretKeyVersion: "2" }],
   ["spendLogRetention 30d -> 7d", "small", { spendLogRetention: "7d" }],
+  ["backups on -> off", "small", { backups: "false" }],
+  ["backupInterval and backupKeep changed", "small", { backupInterval: "6h", backupKeep: "3" }],
+  [
+    "an S3 copy of the backups added",
+    "small",
+    {
+      backupS3Endpoint: "https://s3.example.com",
+      backupS3Bucket: "gateway-backups",
+      backupS3AccessKeyId: "AKIAEXAMPLE",
+      backupS3SecretAccessKey: "secret-example",
+    },
+  ],
 ];
 
 describe("a data volume is never replaced or deleted by a config change", () => {
@@ -67,7 +79,7 @@ describe("a data volume is never replaced or deleted by a config change", () => 
   test("the program's data volumes are found: PostgreSQL's and Open WebUI's at least, each kept on destroy and deaf to name and driver", async () => {
     const volumes = [...dataVolumes(await base("small")).values()];
     expect(volumes.map((v) => v.inputs.name)).toEqual(
-      expect.arrayContaining(["ai-gateway-small-postgres-data", "ai-gateway-small-open-webui-data"]),
+      expect.arrayContaining(["ai-gateway-small-postgres-data", "ai-gateway-small-open-webui-data", "ai-gateway-small-backups"]),
     );
     for (const volume of volumes) {
       expect([volume.name, volume.options.retainOnDelete, [...volume.options.ignoreChanges].sort()]).toEqual([

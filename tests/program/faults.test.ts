@@ -46,7 +46,11 @@ describe("the Docker engine restarted (and a host reboot)", () => {
 
   test("the containers that fill a config volume are never started, by pulumi or by the engine (restart no, start false)", () => {
     const fillers = run.resources.filter((r) => r.type === TYPES.container && r.name.endsWith("-config"));
-    expect(fillers.map((f) => f.inputs.name)).toEqual(["ai-gateway-small-nginx-config"]);
+    expect(fillers.map((f) => f.inputs.name).sort()).toEqual([
+      "ai-gateway-small-backup-litellm-config",
+      "ai-gateway-small-backup-open-webui-config",
+      "ai-gateway-small-nginx-config",
+    ]);
     for (const filler of fillers) {
       expect(filler.inputs).toMatchObject({ restart: "no", start: false, mustRun: false });
     }

@@ -1,58 +1,74 @@
 /**
- * The pre-upgrade snapshot step comes before what an upgrade replaces: LiteLLM's and Open WebUI's
- * containers and their backup containers depend on it, and it depends on none of them (it names
- * the backup container, it does not reference it), so a changed pin snapshots with the old
- * backup container before anything is replaced, and no cycle forms.
+ * The pre-upgrade snapshot step comes before what an upgrade replaces: LiteLLM's migration step,
+ * LiteLLM's and Open WebUI's containers and their backup containers depend on it, and it depends
+ * on none of them (it names the backup container, it does not reference it), so a changed pin
+ * snapshots with the old backup container before anything is replaced, and no cycle forms. The
+ * real program (index.ts) under mocks.
  */
-import * as path from "path";
-import { find, ProgramRun, RecordedResource, ROOT, runProgram, TYPES } from "../helpers/program";
+import { find, ProgramRun, RecordedResource, runProgram, stackConfig, TYPES } from "../helpers/program";
 
-const SNAPSHOT = "pulumi-nodejs:dynamic/ai-gateway:PreUpgradeSnapshot";
+const SNAPSHOT = TYPES.preUpgradeSnapshot;
 
 let run: ProgramRun;
 
 beforeAll(async () => {
-  run = await runProgram({ stack: "dev", config: {}, program: path.join(ROOT, "tests", "fixtures", "preUpgradeProgram.ts") });
+  run = await runProgram({ stack: "small", config: stackConfig("small") });
 });
 
 function dependsOn(resource: RecordedResource, on: RecordedResource): boolean {
   return resource.dependencies.includes(on.urn) || Object.values(resource.propertyDependencies).some((deps) => deps.includes(on.urn));
 }
 
-test("the program runs", () => {
+function container(name: string): RecordedResource {
+  const found = run.resources.find((r) => r.type === TYPES.container && r.inputs.name === name);
+  expect(found).toBeDefined();
+  return found!;
+}
+
+test("the program runs, with one step per service", () => {
   expect(run.error).toBeUndefined();
-  expect(run.outputs.containers).toEqual(["gw-litellm", "gw-open-webui", "gw-backup-litellm", "gw-backup-open-webui"]);
+  expect(run.resources.filter((r) => r.type === SNAPSHOT).map((r) => r.name)).toEqual([
+    "ai-gateway-litellm-pre-upgrade",
+    "ai-gateway-open-webui-pre-upgrade",
+  ]);
 });
 
 test.each([
-  ["litellm", "gw-litellm", "gw-backup-litellm"],
-  ["openWebui", "gw-open-webui", "gw-backup-open-webui"],
-])("%s: its container and its backup container wait for the snapshot step, which waits for neither", (service, container, backup) => {
-  const step = find(run, SNAPSHOT, `${container}-pre-upgrade`);
+  ["litellm", "litellm", "backup-litellm"],
+  ["openWebui", "open-webui", "backup-open-webui"],
+])("%s: its container and its backup container wait for the snapshot step, which waits for nothing", (service, suffix, backup) => {
+  const prefix = "ai-gateway-small";
+  const step = find(run, SNAPSHOT, `ai-gateway-${suffix}-pre-upgrade`);
   expect(step.inputs).toMatchObject({
     service,
-    serviceContainer: container,
-    backupContainer: backup,
+    serviceContainer: `${prefix}-${suffix}`,
+    backupContainer: `${prefix}-${backup}`,
     dockerHost: "unix:///var/run/docker.sock",
   });
-  const serviceContainer = run.resources.find((r) => r.type === TYPES.container && r.inputs.name === container)!;
-  const backupContainer = run.resources.find((r) => r.type === TYPES.container && r.inputs.name === backup)!;
-  expect(dependsOn(serviceContainer, step)).toBe(true);
-  expect(dependsOn(backupContainer, step)).toBe(true);
+  expect(dependsOn(container(`${prefix}-${suffix}`), step)).toBe(true);
+  expect(dependsOn(container(`${prefix}-${backup}`), step)).toBe(true);
   expect(step.dependencies).toEqual([]);
   expect(Object.values(step.propertyDependencies).flat()).toEqual([]);
 });
 
-test("dependencies given before the step are kept (a list, one resource, an Output)", () => {
-  const postgres = find(run, TYPES.container, "gw-postgres");
-  for (const name of ["gw-litellm", "gw-backup-litellm", "gw-backup-open-webui"]) {
-    const container = run.resources.find((r) => r.type === TYPES.container && r.inputs.name === name)!;
-    expect([name, dependsOn(container, postgres)]).toEqual([name, true]);
+test("LiteLLM's migration step runs after the snapshot, and LiteLLM's container after both", () => {
+  const step = find(run, SNAPSHOT, "ai-gateway-litellm-pre-upgrade");
+  const migration = run.resources.find((r) => r.type === TYPES.litellmMigration)!;
+  expect(dependsOn(migration, step)).toBe(true);
+  expect(dependsOn(container("ai-gateway-small-litellm"), migration)).toBe(true);
+});
+
+test("dependencies given before the step are kept: LiteLLM and the database's backup container still wait for PostgreSQL", () => {
+  const postgres = container("ai-gateway-small-postgres");
+  for (const name of ["ai-gateway-small-litellm", "ai-gateway-small-backup-litellm"]) {
+    expect([name, dependsOn(container(name), postgres)]).toEqual([name, true]);
   }
+  expect(dependsOn(container("ai-gateway-small-backup-open-webui"), container("ai-gateway-small-open-webui"))).toBe(true);
 });
 
 test("the image pin is the step's input, and the endpoint's TLS material would be a secret output", () => {
-  const step = find(run, SNAPSHOT, "gw-litellm-pre-upgrade");
-  expect(step.inputs.image).toBe("ghcr.io/berriai/litellm:v1.110.1-stable");
+  const step = find(run, SNAPSHOT, "ai-gateway-litellm-pre-upgrade");
+  const litellmImage = find(run, TYPES.image, "ai-gateway-litellm-image");
+  expect(step.inputs.image).toBe(litellmImage.inputs.name);
   expect(step.options.additionalSecretOutputs).toEqual(["dockerTls"]);
 });

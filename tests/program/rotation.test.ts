@@ -81,8 +81,17 @@ describe("postgresPasswordVersion 1 -> 2", () => {
   test("changes the password, PostgreSQL's container (its verifier) and LiteLLM's (its DATABASE_URL), and nothing else", () => {
     expect(password(rotated, "postgres-password").inputs).toEqual({ length: 32, special: false, keepers: { version: "2" } });
     // The migration step keeps the URL it would migrate with; with the same image it runs nothing.
+    // The database's backup container gets a new .pgpass: a new config volume, filler and container.
     expect(changed(base, rotated)).toEqual(
-      ["ai-gateway-litellm", "ai-gateway-litellm-migration", "ai-gateway-postgres", "ai-gateway-secrets-postgres-password"].sort(),
+      [
+        "ai-gateway-backups-litellm-database",
+        "ai-gateway-backups-litellm-database-config",
+        "ai-gateway-backups-litellm-database-config",
+        "ai-gateway-litellm",
+        "ai-gateway-litellm-migration",
+        "ai-gateway-postgres",
+        "ai-gateway-secrets-postgres-password",
+      ].sort(),
     );
   });
 

@@ -88,13 +88,15 @@ describe.each(["small", "medium", "large"] as ProfileName[])("stack %s", (stack)
     expect(count(TYPES.pidsLimit)).toBe(containers + 2);
     expect(count(TYPES.postgresDataGuard)).toBe(1);
     expect(count(TYPES.litellmMigration)).toBe(1);
+    expect(count(TYPES.preUpgradeSnapshot)).toBe(2);
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
     const networks = ["PrivateNetwork", "PrivateNetwork", "PrivateNetwork", "PrivateNetwork"];
     const expected = ["Backups", "Gateway", "GatewaySecrets", "Litellm", "Nginx", "OpenWebui", "Postgres", ...networks, "VirtualKeys"];
     expect(components.sort()).toEqual([...expected, ...(withRedis ? ["Redis"] : [])].sort().map((t) => `ai-gateway:index:${t}`));
-    // ... and one each: key registration, Open WebUI settings step, PostgreSQL data guard, LiteLLM migration step.
+    // ... and one each: key registration, Open WebUI settings step, PostgreSQL data guard, LiteLLM
+    // migration step; two pre-upgrade snapshot steps (LiteLLM's, Open WebUI's).
     expect(run.resources).toHaveLength(
-      3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + 1 + 1 + backupResources + 2 + components.length,
+      3 * containers + 2 * configVolumes + 2 + 4 + 1 + 9 + 1 + 1 + 1 + 1 + 2 + backupResources + 2 + components.length,
     );
   });
 
