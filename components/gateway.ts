@@ -391,7 +391,9 @@ export class Gateway extends pulumi.ComponentResource {
           serviceContainer: `${namePrefix}-${BACKUP_SERVICE_NAMES[service]}`,
           image,
         },
-        { parent: this },
+        // Nothing is snapshotted for an upgrade the PostgreSQL guard refuses; and a refusal finds
+        // the step waiting in the program rather than in flight in the engine.
+        { parent: this, dependsOn: [this.postgresDataGuard] },
       );
     this.preUpgradeSnapshot = {
       litellm: preUpgradeSnapshot("litellm", settings.images.litellm),

@@ -282,6 +282,10 @@ export function promisedChanges(row: [string, string], subject?: { service?: Ser
       cell = cell.replace(BACKUP_CONTAINERS_PHRASE, "");
     }
     // A step named after its service is not that service's container.
+    if (cell.includes("LiteLLM migration step")) {
+      promised.push(`${op} LitellmMigration ai-gateway-litellm-migration`);
+      cell = cell.replace("LiteLLM migration step", "");
+    }
     if (cell.includes("Open WebUI settings step")) {
       promised.push(`${op} OpenWebuiSettings ai-gateway-open-webui-settings`);
       cell = cell.replace("Open WebUI settings step", "");

@@ -7,11 +7,7 @@
  * API refuses the old master key and takes the new one; the data volumes are the same volumes with
  * the same data; and the stack has converged.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { execFileSync } from "child_process";
 import { LITELLM_CONFIG_PATH } from "../../lib/constants";
-import { ROOT } from "../helpers/program";
 import { changes, docker, dockerExec, inspect, request, Stack, Workspace } from "./harness";
 import {
   allHealthy,
@@ -20,6 +16,7 @@ import {
   readMarkers,
   removeLeftovers,
   useLocalImages,
+  useProgram,
   virtualKeys,
   withPidsLimits,
   writeMarkers,
@@ -28,27 +25,13 @@ import { describeE2E } from "./requirements";
 
 /** main before the rotation and retention settings: what an existing stack was deployed with. */
 const RELEASE_BEFORE_ROTATION = "7f67a05";
-const PROGRAM_PATHS = ["components", "lib", "profiles", "runtime", "index.ts", "Pulumi.yaml"];
 const STACK = "rotation";
+/** The data volumes of the release before, by suffix; this release adds the backups volume. */
+const DATA_VOLUMES_BEFORE = ["open-webui-data", "postgres-data"];
 const HTTP_PORT = 18580;
 const ADMIN_PORT = 14581;
 const BASE_URL = `http://127.0.0.1:${HTTP_PORT}`;
 const ADMIN_URL = `http://127.0.0.1:${ADMIN_PORT}`;
-
-/** Puts the program as of `commit` (or the checkout's, without one) into the workspace's copy. */
-function useProgram(workspace: Workspace, commit?: string): void {
-  for (const p of PROGRAM_PATHS) {
-    fs.rmSync(path.join(workspace.dir, p), { recursive: true, force: true });
-  }
-  if (commit === undefined) {
-    for (const p of PROGRAM_PATHS) {
-      fs.cpSync(path.join(ROOT, p), path.join(workspace.dir, p), { recursive: true });
-    }
-    return;
-  }
-  const archive = execFileSync("git", ["-C", ROOT, "archive", commit, ...PROGRAM_PATHS]);
-  execFileSync("tar", ["-x", "-C", workspace.dir], { input: archive });
-}
 
 /** The password in LiteLLM's DATABASE_URL, as its container has it now. */
 async function databasePassword(container: string): Promise<string> {
@@ -95,7 +78,8 @@ describeE2E("credential rotation as config, on a stack of the release before it"
     await allHealthy(STACK);
     await writeMarkers(STACK, "before-rotation");
     before = await stack.outputs();
-    volumesBefore = await Promise.all(n.volumes.map(volumeCreatedAt));
+    // The data volumes the release before made (this one adds the backups volume).
+    volumesBefore = await Promise.all(DATA_VOLUMES_BEFORE.map((v) => volumeCreatedAt(`${n.prefix}-${v}`)));
   });
 
   afterAll(async () => {
@@ -104,10 +88,15 @@ describeE2E("credential rotation as config, on a stack of the release before it"
     workspace.remove();
   });
 
-  test("upgraded to this release, with every version at 1: no secret and no data volume changes; the retention replaces LiteLLM alone", async () => {
+  test("upgraded to this release, with every version at 1: no secret and no data volume changes; the retention replaces LiteLLM", async () => {
     useProgram(workspace);
     const planned = changes(await stack.previewSteps());
-    expect(planned).toEqual(withPidsLimits(["replace Container ai-gateway-litellm"]));
+    // The release also adds the backups and the upgrade steps, and replaces Open WebUI (its DNS
+    // cache's TTL): tests/e2e/upgradeGuard.test.ts lists it all. Here: LiteLLM is replaced for the
+    // retention, and no secret and no data volume changes.
+    expect(planned).toContain("replace Container ai-gateway-litellm");
+    expect(planned.filter((c) => / RandomPassword /.test(c))).toEqual([]);
+    expect(planned.filter((c) => / Volume /.test(c) && !c.startsWith("create ") && !c.endsWith("-config"))).toEqual([]);
     await stack.up();
     await stack.expectNoChanges();
     const config = await dockerExec(n.container("litellm"), ["cat", LITELLM_CONFIG_PATH]);
@@ -140,6 +129,12 @@ describeE2E("credential rotation as config, on a stack of the release before it"
         "replace RandomPassword ai-gateway-secrets-postgres-password",
         "replace RandomPassword ai-gateway-secrets-webui-secret-key",
         "update LitellmKeyRegistration ai-gateway-keys-registration",
+        // With the same image the migration step runs nothing; it keeps the URL it would use.
+        "update LitellmMigration ai-gateway-litellm-migration",
+        // The database's backup container reads the password from its .pgpass (a config volume).
+        "replace Container ai-gateway-backups-litellm-database",
+        "replace Container ai-gateway-backups-litellm-database-config",
+        "replace Volume ai-gateway-backups-litellm-database-config",
       ]),
     );
     // PostgreSQL's new container was up (its start script had applied the new password: it is healthy only then) before LiteLLM's was created.
@@ -177,7 +172,7 @@ describeE2E("credential rotation as config, on a stack of the release before it"
     expect((await admin(info, after.litellmMasterKey)).status).toBe(200);
 
     // The data volumes are the same volumes, with the same data.
-    expect(await Promise.all(n.volumes.map(volumeCreatedAt))).toEqual(volumesBefore);
+    expect(await Promise.all(DATA_VOLUMES_BEFORE.map((v) => volumeCreatedAt(`${n.prefix}-${v}`)))).toEqual(volumesBefore);
     expect(await readMarkers(STACK)).toEqual({ postgres: ["before-rotation"], openWebui: ["before-rotation"] });
 
     await stack.expectNoChanges();

@@ -99,19 +99,42 @@ describeE2E("safe upgrades: the PostgreSQL data guard and LiteLLM's migration st
     workspace.remove();
   });
 
-  test("a stack deployed before the upgrade steps: one up adds the guard and the migration step, replaces nothing, and converges", async () => {
+  test("a stack deployed before the upgrade steps: one up adds the guard, the migration step, the snapshot steps and the backups, replaces only what this release changed, and converges", async () => {
     const before = await fingerprint(STACK);
     useProgram(workspace);
     const planned = changes(await stack.previewSteps());
     const { steps } = await stack.up();
     expect(changes(steps)).toEqual(planned);
     expect(planned).toEqual([
+      "create Backups ai-gateway-backups",
+      "create Container ai-gateway-backups-litellm-database",
+      "create Container ai-gateway-backups-litellm-database-config",
+      "create Container ai-gateway-backups-open-webui-volume",
+      "create Container ai-gateway-backups-open-webui-volume-config",
+      "create ContainerPidsLimit ai-gateway-backups-litellm-database-pids",
+      "create ContainerPidsLimit ai-gateway-backups-open-webui-volume-pids",
       "create LitellmMigration ai-gateway-litellm-migration",
       "create PostgresDataGuard ai-gateway-postgres-data-guard",
+      "create PreUpgradeSnapshot ai-gateway-litellm-pre-upgrade",
+      "create PreUpgradeSnapshot ai-gateway-open-webui-pre-upgrade",
+      "create RemoteImage ai-gateway-backups-litellm-database-image",
+      "create RemoteImage ai-gateway-backups-open-webui-volume-image",
+      "create Volume ai-gateway-backups-litellm-database-config",
+      "create Volume ai-gateway-backups-open-webui-volume-config",
+      "create Volume ai-gateway-backups-volume",
+      // This release changes LiteLLM's config.yaml (spend-log retention) and Open WebUI's
+      // environment (AIOHTTP_POOL_DNS_TTL): each is replaced once, on its kept volume.
+      "replace Container ai-gateway-litellm",
+      "replace Container ai-gateway-open-webui",
+      "update ContainerPidsLimit ai-gateway-litellm-pids",
+      "update ContainerPidsLimit ai-gateway-open-webui-pids",
     ]);
-    // LiteLLM already runs this image: creating the step ran no migration container.
+    // The same image, so creating the step ran no migration container, and it is not left behind.
     expect((await docker(["ps", "-a", "-q", "--filter", `name=^/${n.container("litellm")}-migrate$`])).stdout.trim()).toBe("");
-    expect(await fingerprint(STACK)).toEqual(before);
+    const after = await fingerprint(STACK);
+    const untouched = (f: Record<string, string>) => ({ ...f, litellm: undefined, "open-webui": undefined });
+    expect(untouched(after)).toEqual(untouched(before));
+    expect((await readMarkers(STACK)).postgres).toEqual(["before-upgrades"]);
     await stack.expectNoChanges();
   });
 

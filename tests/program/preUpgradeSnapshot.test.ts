@@ -36,20 +36,23 @@ test("the program runs, with one step per service", () => {
 test.each([
   ["litellm", "litellm", "backup-litellm"],
   ["openWebui", "open-webui", "backup-open-webui"],
-])("%s: its container and its backup container wait for the snapshot step, which waits for nothing", (service, suffix, backup) => {
-  const prefix = "ai-gateway-small";
-  const step = find(run, SNAPSHOT, `ai-gateway-${suffix}-pre-upgrade`);
-  expect(step.inputs).toMatchObject({
-    service,
-    serviceContainer: `${prefix}-${suffix}`,
-    backupContainer: `${prefix}-${backup}`,
-    dockerHost: "unix:///var/run/docker.sock",
-  });
-  expect(dependsOn(container(`${prefix}-${suffix}`), step)).toBe(true);
-  expect(dependsOn(container(`${prefix}-${backup}`), step)).toBe(true);
-  expect(step.dependencies).toEqual([]);
-  expect(Object.values(step.propertyDependencies).flat()).toEqual([]);
-});
+])(
+  "%s: its container and its backup container wait for the snapshot step, which waits for the PostgreSQL guard only",
+  (service, suffix, backup) => {
+    const prefix = "ai-gateway-small";
+    const step = find(run, SNAPSHOT, `ai-gateway-${suffix}-pre-upgrade`);
+    expect(step.inputs).toMatchObject({
+      service,
+      serviceContainer: `${prefix}-${suffix}`,
+      backupContainer: `${prefix}-${backup}`,
+      dockerHost: "unix:///var/run/docker.sock",
+    });
+    expect(dependsOn(container(`${prefix}-${suffix}`), step)).toBe(true);
+    expect(dependsOn(container(`${prefix}-${backup}`), step)).toBe(true);
+    expect(step.dependencies).toEqual([find(run, TYPES.postgresDataGuard, "ai-gateway-postgres-data-guard").urn]);
+    expect(Object.values(step.propertyDependencies).flat()).toEqual([]);
+  },
+);
 
 test("LiteLLM's migration step runs after the snapshot, and LiteLLM's container after both", () => {
   const step = find(run, SNAPSHOT, "ai-gateway-litellm-pre-upgrade");
