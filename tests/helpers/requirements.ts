@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { canUseNetns } from "./netns";
+import { postgresEnv } from "../../lib/services";
 import { ROOT } from "./program";
 
 export interface Requirement {
@@ -253,5 +254,29 @@ export function psqlOverTcpCommand(bin: string, user: string, password: string, 
     "postgres",
     "-Atc",
     sql,
+  ];
+}
+
+/**
+ * runtime/postgres-start.sh (copied to `<dir>/start.sh`) as PostgreSQL's container starts it: the
+ * environment the program gives it for `password` (database `postgres` here), the cluster in
+ * `<dir>/data`, the socket in `<dir>/sock`, TCP on 127.0.0.1, and `serverArgs` after.
+ */
+export function postgresStartCommand(bin: string, dir: string, password: string, serverArgs: readonly string[] = []): string[] {
+  const env = postgresEnv(password).map((entry) => entry.replace(/^POSTGRES_DB=.*/, "POSTGRES_DB=postgres"));
+  return [
+    "env",
+    `PATH=${path.join(dir, "bin")}:${bin}:/usr/bin:/bin`,
+    `PGDATA=${path.join(dir, "data")}`,
+    `PGHOST=${path.join(dir, "sock")}`,
+    ...env,
+    "sh",
+    path.join(dir, "start.sh"),
+    "postgres",
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    `unix_socket_directories=${path.join(dir, "sock")}`,
+    ...serverArgs,
   ];
 }

@@ -13,11 +13,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { POSTGRES_USER } from "../../lib/constants";
-import { postgresEnv } from "../../lib/services";
 import { scramSha256Verifier } from "../../lib/scram";
 import { pollUntil } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
-import { describeWith, initdbCommand, postgresBinDir, psqlOverTcpCommand, requirements } from "../helpers/requirements";
+import {
+  describeWith,
+  initdbCommand,
+  postgresBinDir,
+  postgresStartCommand,
+  psqlOverTcpCommand,
+  requirements,
+} from "../helpers/requirements";
 import { ROOT } from "../helpers/program";
 
 // Generated passwords are 32 letters and digits (components/secrets.ts).
@@ -37,24 +43,7 @@ describeWith(
     /** A start of PostgreSQL's container: the start script with the environment the program gives it for `password`. */
     async function startContainer(password: string): Promise<{ child: ChildProcess; output: () => string }> {
       let output = "";
-      const env = postgresEnv(password).map((entry) => entry.replace(/^POSTGRES_DB=.*/, "POSTGRES_DB=postgres"));
-      const child = ns.start(
-        [
-          "env",
-          `PATH=${path.join(dir, "bin")}:${bin}:/usr/bin:/bin`,
-          `PGDATA=${path.join(dir, "data")}`,
-          `PGHOST=${path.join(dir, "sock")}`,
-          ...env,
-          "sh",
-          path.join(dir, "start.sh"),
-          "postgres",
-          "-c",
-          "listen_addresses=127.0.0.1",
-          "-c",
-          `unix_socket_directories=${path.join(dir, "sock")}`,
-        ],
-        { user: "postgres" },
-      );
+      const child = ns.start(postgresStartCommand(bin, dir, password), { user: "postgres" });
       child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
       await pollUntil(

@@ -10,11 +10,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { POSTGRES_USER } from "../../lib/constants";
-import { postgresEnv } from "../../lib/services";
 import { scramSha256Verifier } from "../../lib/scram";
 import { pollUntil } from "../helpers/dockerEngine";
 import { NetNs } from "../helpers/netns";
-import { describeWith, INITDB_ENCODING, initdbCommand, postgresBinDir, psqlOverTcpCommand, requirements } from "../helpers/requirements";
+import {
+  describeWith,
+  INITDB_ENCODING,
+  initdbCommand,
+  postgresBinDir,
+  postgresStartCommand,
+  psqlOverTcpCommand,
+  requirements,
+} from "../helpers/requirements";
 import { ROOT } from "../helpers/program";
 
 const OLD_PASSWORD = "passwordOfAnEarlierStack1";
@@ -51,25 +58,12 @@ describeWith(
       const init = ns.run(initdbCommand(bin, dir, POSTGRES_USER), { user: "postgres", timeoutMs: 60000 });
       expect(init.status).toBe(0);
 
-      const env = postgresEnv(NEW_PASSWORD).map((entry) => entry.replace(/^POSTGRES_DB=.*/, "POSTGRES_DB=postgres"));
       const child = ns.start(
-        [
-          "env",
-          `PATH=${path.join(dir, "bin")}:${bin}:/usr/bin:/bin`,
-          `PGDATA=${path.join(dir, "data")}`,
-          `PGHOST=${path.join(dir, "sock")}`,
-          ...env,
-          "sh",
-          path.join(dir, "start.sh"),
-          "postgres",
-          "-c",
-          "listen_addresses=127.0.0.1",
-          "-c",
-          `unix_socket_directories=${path.join(dir, "sock")}`,
+        postgresStartCommand(bin, dir, NEW_PASSWORD, [
           // Every statement in the server log, as an operator debugging a problem might set it.
           "-c",
           "log_statement=all",
-        ],
+        ]),
         { user: "postgres" },
       );
       child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
