@@ -84,7 +84,7 @@ export function serviceContainer(
   }
   const configMount =
     root.readOnly && root.configDir !== undefined && files.length > 0
-      ? configVolume(name, args, image, root.configDir, files, opts.parent)
+      ? configVolume(name, args, image, root.configDir, files, opts.parent, opts.dependsOn)
       : undefined;
   const container = new docker.Container(
     name,
@@ -163,6 +163,11 @@ function providerUpload(file: ServiceFile): docker.types.input.ContainerUpload {
  * even though it never ran). The service mounts the volume read-only; the mount depends on the
  * filling container, so the service starts only once its files are there. Both follow the files:
  * other files, another volume, a new filling container and a new service container.
+ *
+ * Both wait for what the service waits for (`dependsOn`). A replaced filling container is removed
+ * first (deleteBeforeReplace), and Pulumi then removes the containers that mount its volume at
+ * once, before their own dependencies have run: without this, a backup container whose settings
+ * changed was removed while the pre-upgrade snapshot still ran in it.
  */
 function configVolume(
   name: string,
@@ -171,6 +176,7 @@ function configVolume(
   configDir: string,
   files: readonly ServiceFile[],
   parent: pulumi.Resource,
+  dependsOn: pulumi.ResourceOptions["dependsOn"],
 ): docker.types.input.ContainerVolume {
   // The stack's labels, but not the service's: `docker ps --filter label=ai-gateway.service=nginx`
   // finds nginx alone.
@@ -185,7 +191,7 @@ function configVolume(
       ),
     ),
   );
-  const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent });
+  const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent, dependsOn });
   const filler = new docker.Container(
     `${name}-config`,
     {
@@ -205,7 +211,7 @@ function configVolume(
       labels,
     },
     // A fixed name cannot exist twice: remove the old one first.
-    { parent, deleteBeforeReplace: true },
+    { parent, dependsOn, deleteBeforeReplace: true },
   );
   // The volume's name, known once the filling container holds the files.
   const filledVolume = pulumi.all([volume.name, filler.id]).apply(([volumeName]) => volumeName);

@@ -49,6 +49,12 @@ test.each([
     });
     expect(dependsOn(container(`${prefix}-${suffix}`), step)).toBe(true);
     expect(dependsOn(container(`${prefix}-${backup}`), step)).toBe(true);
+    // So do its config volume and the container that fills it: replacing that filler (first, as
+    // deleteBeforeReplace) makes Pulumi remove the backup container at once, so the filler must not
+    // be replaced while the snapshot runs in it.
+    expect(dependsOn(container(`${prefix}-${backup}-config`), step)).toBe(true);
+    const configVolume = run.resources.find((r) => r.type === TYPES.volume && String(r.inputs.name).startsWith(`${prefix}-${backup}-`))!;
+    expect(dependsOn(configVolume, step)).toBe(true);
     expect(step.dependencies).toEqual([find(run, TYPES.postgresDataGuard, "ai-gateway-postgres-data-guard").urn]);
     expect(Object.values(step.propertyDependencies).flat()).toEqual([]);
   },
