@@ -170,6 +170,7 @@ describeE2E("restore and rollback on a whole gateway", () => {
     await writeMarkers(STACK, "before-upgrade");
     const database = await databaseFingerprint();
     const before = await inspect(n.container("litellm"));
+    const backupBefore = await inspect(backupContainer("litellm"));
     const started = Date.now();
 
     await stack.set("litellmImage", LITELLM_BROKEN);
@@ -189,6 +190,8 @@ describeE2E("restore and rollback on a whole gateway", () => {
     expect(Date.parse(taken[0].created)).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000);
     expect(Date.parse(taken[0].created)).toBeLessThanOrEqual(failed);
 
+    // LiteLLM's backup container (which the rollback restores with) was left as it was.
+    expect((await inspect(backupContainer("litellm"))).Id).toBe(backupBefore.Id);
     // The old container serves; the database holds the half-applied migration.
     const after = await inspect(n.container("litellm"));
     expect([after.Id, after.Image, after.State.Running]).toEqual([before.Id, before.Image, true]);
@@ -216,6 +219,7 @@ describeE2E("restore and rollback on a whole gateway", () => {
     await docker(["restart", n.container("litellm")]);
     await allHealthy(STACK);
     await timed("preview --expect-no-changes", () => stack.expectNoChanges());
+    process.stdout.write(`pre-upgrade snapshots after the rollback: ${JSON.stringify(await preUpgradeSnapshots())}\n`);
   });
 
   test("a good LiteLLM upgrade snapshots before the new container is created; the next preview is a no-op", async () => {
