@@ -84,7 +84,7 @@ export function serviceContainer(
   }
   const configMount =
     root.readOnly && root.configDir !== undefined && files.length > 0
-      ? configVolume(name, args, image, root.configDir, files, opts.parent)
+      ? configVolume(name, args, image, root.configDir, files, opts.parent, opts.dependsOn)
       : undefined;
   const container = new docker.Container(
     name,
@@ -171,6 +171,7 @@ function configVolume(
   configDir: string,
   files: readonly ServiceFile[],
   parent: pulumi.Resource,
+  dependsOn: pulumi.ResourceOptions["dependsOn"],
 ): docker.types.input.ContainerVolume {
   // The stack's labels, but not the service's: `docker ps --filter label=ai-gateway.service=nginx`
   // finds nginx alone.
@@ -185,7 +186,10 @@ function configVolume(
       ),
     ),
   );
-  const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent });
+  // The container's dependsOn too: replacing the filling container (delete before replace)
+  // deletes the service's container first, which must not happen before what the service waits
+  // for (e.g. LiteLLM's backup container and a new image's migration step).
+  const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent, dependsOn });
   const filler = new docker.Container(
     `${name}-config`,
     {
@@ -205,7 +209,7 @@ function configVolume(
       labels,
     },
     // A fixed name cannot exist twice: remove the old one first.
-    { parent, deleteBeforeReplace: true },
+    { parent, dependsOn, deleteBeforeReplace: true },
   );
   // The volume's name, known once the filling container holds the files.
   const filledVolume = pulumi.all([volume.name, filler.id]).apply(([volumeName]) => volumeName);

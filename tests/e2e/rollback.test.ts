@@ -219,7 +219,10 @@ describeE2E("restore and rollback on a whole gateway", () => {
     await docker(["restart", n.container("litellm")]);
     await allHealthy(STACK);
     await timed("preview --expect-no-changes", () => stack.expectNoChanges());
-    process.stdout.write(`pre-upgrade snapshots after the rollback: ${JSON.stringify(await preUpgradeSnapshots())}\n`);
+    // The rollback's own up snapshotted too (the pin changed back), with the pin LiteLLM really ran
+    // (the backup container's, never replaced): a second rollback would not go to the broken image.
+    const afterRollback = await preUpgradeSnapshots();
+    expect(afterRollback.map((r) => r.image)).toEqual([LITELLM_PREVIOUS, LITELLM_PREVIOUS]);
   });
 
   test("a good LiteLLM upgrade snapshots before the new container is created; the next preview is a no-op", async () => {

@@ -61,6 +61,8 @@ test("LiteLLM's migration step runs after the snapshot, and LiteLLM's container 
 test("LiteLLM's backup container waits for the migration step: a failed migration leaves it (and the rollback's restore) in place", () => {
   const migration = run.resources.find((r) => r.type === TYPES.litellmMigration)!;
   expect(dependsOn(container("ai-gateway-small-backup-litellm"), migration)).toBe(true);
+  // Its config volume's filling container too: replacing it (the pin is in its files) deletes the backup container first.
+  expect(dependsOn(container("ai-gateway-small-backup-litellm-config"), migration)).toBe(true);
   expect(dependsOn(migration, container("ai-gateway-small-backup-litellm"))).toBe(false);
 });
 
