@@ -15,6 +15,7 @@ import {
   SnapshotRecord,
 } from "../../lib/backups";
 import { parseSnapshotList } from "../../tools/restoreArgs";
+import { pollUntil } from "../helpers/dockerEngine";
 import { REGISTRY, registryImages } from "../helpers/registryImages";
 import { CliResult, docker, dockerExec, inspect, psql, Stack, Workspace } from "./harness";
 import {
@@ -198,9 +199,17 @@ describeE2E("restore and rollback on a whole gateway", () => {
     expect((await publicChecks(BASE_URL, keys)).withKey).toEqual(allKeys(200));
     expect(await brokenColumns()).toBe("1");
     expect(await unfinishedMigrations()).toBe("1");
+    // And the old image cannot start on it again: a restart (or a reboot) stops it with Prisma's P3009.
+    await docker(["restart", n.container("litellm")]);
+    await pollUntil("LiteLLM exits on the half-applied migration", 60_000, async () =>
+      (await inspect(n.container("litellm"))).State.ExitCode === 2 ? true : undefined,
+    );
+    const logs = await docker(["logs", "--since", new Date(failed).toISOString(), n.container("litellm")]);
+    expect(`${logs.stdout}${logs.stderr}`).toContain("Error: P3009");
 
     const rollback = await timed("npm run rollback", () => workspace.npm("rollback", ["--stack", STACK, "--service", "litellm"]));
     expect(rollback.stdout).toContain(`1/4 snapshot ${taken[0].file}`);
+    // It still runs (restarting) the previous image: the rollback starts it once the data is restored.
     expect(rollback.stdout).toContain(`2/4 ${n.container("litellm")} still runs ${LITELLM_PREVIOUS}: restoring, then starting it`);
     expect(rollback.stdout).toContain(`3/4 pulumi config set litellmImage ${LITELLM_PREVIOUS}`);
     expect(rollback.stdout).toContain(`rolled back litellm of stack ${STACK} to ${LITELLM_PREVIOUS} with the data of ${taken[0].file}`);
