@@ -163,6 +163,11 @@ function providerUpload(file: ServiceFile): docker.types.input.ContainerUpload {
  * even though it never ran). The service mounts the volume read-only; the mount depends on the
  * filling container, so the service starts only once its files are there. Both follow the files:
  * other files, another volume, a new filling container and a new service container.
+ *
+ * Both wait for what the service waits for (`dependsOn`). A replaced filling container is removed
+ * first (deleteBeforeReplace), and Pulumi then removes the containers that mount its volume at
+ * once, before their own dependencies have run: without this, a backup container whose settings
+ * changed was removed while the pre-upgrade snapshot still ran in it.
  */
 function configVolume(
   name: string,
@@ -186,9 +191,6 @@ function configVolume(
       ),
     ),
   );
-  // The container's dependsOn too: replacing the filling container (delete before replace)
-  // deletes the service's container first, which must not happen before what the service waits
-  // for (e.g. LiteLLM's backup container and a new image's migration step).
   const volume = new docker.Volume(`${name}-config`, { name: volumeName, driver: "local", labels }, { parent, dependsOn });
   const filler = new docker.Container(
     `${name}-config`,
