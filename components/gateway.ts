@@ -500,8 +500,10 @@ export class Gateway extends pulumi.ComponentResource {
         profile: this.profile,
         ephemeral: settings.ephemeral,
         // A dump needs PostgreSQL up; Open WebUI's first start creates the database a snapshot copies.
+        // LiteLLM's backup container (its settings hold the pin) is replaced only once the new
+        // image's migration succeeded: a failed one leaves it in place for `npm run rollback`.
         startAfter: {
-          litellm: [this.postgres.container, this.preUpgradeSnapshot.litellm],
+          litellm: [this.postgres.container, this.preUpgradeSnapshot.litellm, ...(this.litellm.migration ? [this.litellm.migration] : [])],
           openWebui: [this.openWebui.container, this.preUpgradeSnapshot.openWebui],
         },
         labels,

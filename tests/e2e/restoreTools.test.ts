@@ -4,7 +4,7 @@
  * Node SDK into the real CLI's state), a test double of LiteLLM's backup container
  * (tests/helpers/backupDouble.ts) and a stand-in service container. It proves the step's state,
  * its convergence, its failure, and the tools' reading of a real stack's state, their engine steps
- * and exit codes; tests/e2e/restore.test.ts proves them on a whole gateway with the real backup
+ * and exit codes; tests/e2e/rollback.test.ts proves them on a whole gateway with the real backup
  * containers.
  */
 import * as fs from "fs";

@@ -67,6 +67,14 @@ test("LiteLLM's migration step runs after the snapshot, and LiteLLM's container 
   expect(dependsOn(container("ai-gateway-small-litellm"), migration)).toBe(true);
 });
 
+test("LiteLLM's backup container waits for the migration step: a failed migration leaves it (and the rollback's restore) in place", () => {
+  const migration = run.resources.find((r) => r.type === TYPES.litellmMigration)!;
+  expect(dependsOn(container("ai-gateway-small-backup-litellm"), migration)).toBe(true);
+  // Its config volume's filling container too: replacing it (the pin is in its files) deletes the backup container first.
+  expect(dependsOn(container("ai-gateway-small-backup-litellm-config"), migration)).toBe(true);
+  expect(dependsOn(migration, container("ai-gateway-small-backup-litellm"))).toBe(false);
+});
+
 test("dependencies given before the step are kept: LiteLLM and the database's backup container still wait for PostgreSQL", () => {
   const postgres = container("ai-gateway-small-postgres");
   for (const name of ["ai-gateway-small-litellm", "ai-gateway-small-backup-litellm"]) {
