@@ -299,8 +299,20 @@ def local_backup_files(settings, subdir):
     return names
 
 
+def s3_expired(remote, local, keep):
+    """The remote snapshots retention drops: per label, all but the newest `keep`, never one still
+    here. Retention runs on what S3 holds, not on what this host lacks: a new server's empty
+    backups volume must not empty the bucket it is about to restore from."""
+    expired = []
+    archives = sorted(name for name in remote if SNAPSHOT_FILE.match(name) and not name.endswith(".json"))
+    for label in sorted({label_of(name) for name in archives}):
+        named = [name for name in archives if label_of(name) == label]
+        expired += [name for name in named[: max(0, len(named) - keep)] if name not in local]
+    return expired
+
+
 def sync(settings):
-    """Uploads what S3 lacks (archive before sidecar) and deletes there what retention pruned here."""
+    """Uploads what S3 lacks (archive before sidecar) and keeps the newest `keep` per label there."""
     s3 = settings.get("s3")
     if not s3:
         return {"uploaded": [], "deleted": []}
@@ -318,11 +330,12 @@ def sync(settings):
             if name not in remote:
                 client.upload_file(os.path.join(settings["backupsDir"], subdir, name), s3["bucket"], key_prefix + name)
                 uploaded.append(f"{subdir}/{name}")
-        for name in sorted(remote - set(local)):
-            base = name[: -len(".json")] if name.endswith(".json") else name
-            if SNAPSHOT_FILE.match(base):
-                client.delete_object(Bucket=s3["bucket"], Key=key_prefix + name)
-                deleted.append(f"{subdir}/{name}")
+        remote |= set(local)
+        for base in s3_expired(remote, set(local), settings["keep"]):
+            for name in (base, base + ".json"):
+                if name in remote:
+                    client.delete_object(Bucket=s3["bucket"], Key=key_prefix + name)
+                    deleted.append(f"{subdir}/{name}")
     return {"uploaded": uploaded, "deleted": deleted}
 
 

@@ -407,6 +407,25 @@ print("\\n".join(sorted(o["Key"] for o in c.list_objects_v2(Bucket=sys.argv[2]).
         expect(keys().some((k) => k.includes(oldest))).toBe(false);
       });
 
+      test("a new server's empty backups volume with the same prefix deletes nothing in S3 (retention runs on what S3 holds)", () => {
+        const before = keys();
+        expect(before.length).toBeGreaterThan(0);
+        const emptyBackups = fs.mkdtempSync(path.join(os.tmpdir(), "empty-backups-"));
+        try {
+          fs.writeFileSync(
+            path.join(configDir, "settings.json"),
+            openWebuiBackupSettings(settings({ keep: 2, s3: s3() }), IMAGE, dataDir, emptyBackups),
+          );
+          const synced = run(["python3", BACKUP_SCRIPTS.openWebui.file, "sync"]);
+          expect(synced.status).toBe(0);
+          expect(JSON.parse(synced.stdout)).toEqual({ uploaded: [], deleted: [] });
+          expect(keys()).toEqual(before);
+        } finally {
+          writeSettings(settings({ keep: 2, s3: s3() }));
+          fs.rmSync(emptyBackups, { recursive: true, force: true });
+        }
+      });
+
       test("a copy that S3 refuses (no such bucket) fails in one line with S3's error", () => {
         fs.writeFileSync(
           path.join(configDir, "s3.json"),
