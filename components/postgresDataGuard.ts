@@ -19,9 +19,12 @@ export interface PostgresDataGuardState {
  * How long a refusal waits before it is returned. The engine stops the deployment at a failed
  * check, and a component of the program that is still sending its outputs then fails with an
  * unhandled "resource monitor shut down" and a stack trace below the refusal. Everything that does
- * not wait for the guard is registered by then; what waits for it is never sent.
+ * not wait for the guard is registered by then; what waits for it is never sent. The guard is the
+ * program's first resource, so this counts from the program's start: 5 s was too short for a
+ * medium-sized program on a loaded 2-core machine (measured: the trace came back), hence 15 s, a
+ * wait paid only by a refused change.
  */
-export const REFUSAL_SETTLE_MS = 5000;
+export const REFUSAL_SETTLE_MS = 15000;
 
 function recorded(setting: string, image: string): PostgresDataGuardState {
   return { setting, ...postgresDataImage(image) };
