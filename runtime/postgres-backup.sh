@@ -137,9 +137,23 @@ restore() {
   expected=$(json_field sha256 "$(head -n 1 "$BACKUP_DIR/$file.json")")
   actual=$(sha256sum "$BACKUP_DIR/$file" | cut -d' ' -f1)
   [ "$expected" = "$actual" ] || die "$file does not match its sidecar (sha256 $actual, recorded $expected): not restored"
-  # One transaction: a restore that fails leaves the database as it was.
-  pg_restore --clean --if-exists --single-transaction --no-owner --no-password --dbname="$PGDATABASE" "$BACKUP_DIR/$file" ||
-    die "pg_restore of $file into $PGDATABASE failed; the database is unchanged"
+  # One transaction, committed only once pg_restore has written the whole archive: a restore that
+  # fails leaves the database as it was. The schema is dropped whole first, not with pg_restore's
+  # --clean, which drops only what the dump has: a table a later migration added with a foreign
+  # key to one in the dump would block the drop, and a rollback after an upgrade would fail.
+  committed="ai-gateway: restore committed"
+  out=$(
+    {
+      echo 'BEGIN;'
+      echo 'DROP SCHEMA public CASCADE;'
+      echo 'CREATE SCHEMA public;'
+      pg_restore --no-owner --file=- "$BACKUP_DIR/$file" && printf 'COMMIT;\n\\echo %s\n' "$committed"
+    } | psql -X -q -v ON_ERROR_STOP=1 --no-password --dbname="$PGDATABASE" 2>&1
+  ) || true
+  case "$out" in
+    *"$committed"*) ;;
+    *) die "pg_restore of $file into $PGDATABASE failed; the database is unchanged: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')" ;;
+  esac
   echo "restored $file into $PGDATABASE on $PGHOST:$PGPORT"
 }
 

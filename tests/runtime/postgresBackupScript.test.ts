@@ -160,6 +160,20 @@ describeWith(
       expect(checksum()).toBe(before);
     });
 
+    test("a restore after a migration that added a table referencing a dumped one (a rollback after an upgrade) puts the snapshot's schema back", () => {
+      const before = checksum();
+      const record = parseSnapshotRecord(run(snapshotCommand("litellm", "scheduled")).stdout.trim().split("\n").pop()!);
+      expect(
+        psql(
+          `CREATE TABLE "Added_By_Upgrade" (token text REFERENCES ${TABLE} (token)); INSERT INTO "Added_By_Upgrade" SELECT token FROM ${TABLE} LIMIT 1`,
+        ).status,
+      ).toBe(0);
+      const restored = run(restoreCommand("litellm", record.file));
+      expect([restored.status, restored.stderr]).toEqual([0, ""]);
+      expect(checksum()).toBe(before);
+      expect(psql(`SELECT to_regclass('"Added_By_Upgrade"') IS NULL`).stdout.trim()).toBe("t");
+    });
+
     test("a snapshot that does not match its sidecar is refused, and the database is left as it was", () => {
       const record = parseSnapshotRecord(run(snapshotCommand("litellm", "scheduled")).stdout.trim().split("\n").pop()!);
       const before = checksum();
