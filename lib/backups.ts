@@ -62,8 +62,8 @@ export interface SnapshotRecord {
   readonly bytes: number;
 }
 
-/** A snapshot's file name: sortable by time, then the label. */
-const SNAPSHOT_FILE = /^[0-9]{8}T[0-9]{6}Z-(scheduled|pre-upgrade-[a-z-]+)\.[a-z0-9.]+$/;
+/** A snapshot's file name: sortable by time, then the label; a dump or a tar.gz (never its `.json` sidecar). */
+const SNAPSHOT_FILE = /^[0-9]{8}T[0-9]{6}Z-(scheduled|pre-upgrade-[a-z-]+)\.(dump|tar\.gz)$/;
 
 /** Whether `file` is a snapshot's file name (no directory, nothing a shell or a path could misread). */
 export function isSnapshotFile(file: string): boolean {

@@ -4,7 +4,7 @@
  * exported state), and what a rollback does with the running container. Nothing here talks to an
  * engine or to Pulumi.
  */
-import { BACKUP_SERVICE_NAMES, BackupService, parseSnapshotRecord, preUpgradeLabel, SnapshotRecord } from "../lib/backups";
+import { BACKUP_SERVICE_NAMES, BackupService, isSnapshotFile, parseSnapshotRecord, preUpgradeLabel, SnapshotRecord } from "../lib/backups";
 import { EndpointState } from "../lib/dockerExec";
 
 /** Bad command line, or a snapshot or stack that is not there: exit code 2, one line. */
@@ -55,7 +55,7 @@ export function serviceOfName(name: string, usage: string): BackupService {
 
 /** A snapshot's file name (no directory) or an alias; anything else is refused before any engine is asked. */
 function snapshotName(value: string, usage: string, aliases: readonly string[]): string {
-  if (aliases.includes(value) || /^[0-9]{8}T[0-9]{6}Z-[a-z-]+\.[a-z0-9.]+$/.test(value)) {
+  if (aliases.includes(value) || isSnapshotFile(value)) {
     return value;
   }
   const allowed =
