@@ -45,7 +45,10 @@ describe("upgrade steps on the small stack", () => {
     const provider = one(TYPES.dockerProvider);
     expect(provider.dependencies).toContain(guard.urn);
     const waiting = run.resources.filter((r) => r.dependencies.includes(guard.urn)).map((r) => r.name);
-    expect(waiting.sort()).toEqual([container("postgres").name, image("postgres").name, provider.name].sort());
+    // The pre-upgrade snapshot steps too: nothing is snapshotted for a refused change.
+    const snapshots = run.resources.filter((r) => r.type === TYPES.preUpgradeSnapshot).map((r) => r.name);
+    expect(snapshots).toHaveLength(2);
+    expect(waiting.sort()).toEqual([container("postgres").name, image("postgres").name, provider.name, ...snapshots].sort());
   });
 
   test("LiteLLM's migration step runs the pulled image's id on the backend network, with the database URL as a secret", () => {
@@ -73,9 +76,17 @@ describe("upgrade steps on the small stack", () => {
     const step = one(TYPES.litellmMigration);
     expect(container("litellm").dependencies).toContain(step.urn);
     expect(step.dependencies).toContain(container("postgres").urn);
-    // Only LiteLLM waits for it.
+    // LiteLLM, and the database's backup container (its settings hold the pin) with its config
+    // volume and filler: a failed migration replaces none of them, so `npm run rollback` has it.
     const waiting = run.resources.filter((r) => r.dependencies.includes(step.urn)).map((r) => r.name);
-    expect(waiting).toEqual([`${container("litellm").name}`]);
+    expect(waiting.sort()).toEqual(
+      [
+        container("litellm").name,
+        "ai-gateway-backups-litellm-database",
+        "ai-gateway-backups-litellm-database-config",
+        "ai-gateway-backups-litellm-database-config",
+      ].sort(),
+    );
   });
 
   test("the one-shot container is LiteLLM's CLI with --skip_server_startup, the option LiteLLM runs migrations with and exits", () => {

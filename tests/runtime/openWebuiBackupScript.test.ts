@@ -288,12 +288,12 @@ print(db.execute("PRAGMA integrity_check").fetchone()[0], db.execute("SELECT cou
       const check = () => spawnSync(path.join(venv, "bin", "python"), [script, "check"], { encoding: "utf8" });
       const statusFile = path.join(backupsDir, "open-webui", "status.json");
       const now = Math.floor(Date.now() / 1000);
-      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7199 })}\n`);
+      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7100 })}\n`);
       expect(check().status).toBe(0);
-      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7201 })}\n`);
+      fs.writeFileSync(statusFile, `${JSON.stringify({ service: "openWebui", lastSuccessEpoch: now - 7300 })}\n`);
       const stale = check();
       expect(stale.status).toBe(1);
-      expect(stale.stdout).toMatch(/open-webui is 720[0-9]s old \(limit 7200s\)/);
+      expect(stale.stdout).toMatch(/open-webui is 73[0-9][0-9]s old \(limit 7200s\)/);
       fs.rmSync(statusFile);
       expect(check().status).toBe(1);
       writeSettings(settings({ enabled: false }));
