@@ -103,7 +103,13 @@ describeE2E("the npm package, installed into a new Pulumi program", () => {
     expect(fs.readdirSync(path.join(dir, "node_modules", "ai-gateway", "runtime")).sort()).toEqual(
       fs.readdirSync(path.join(ROOT, "runtime")).sort(),
     );
-    expect(fs.readdirSync(path.join(ROOT, "runtime")).sort()).toEqual(["litellm_keys.py", "open_webui_config.py", "postgres-start.sh"]);
+    expect(fs.readdirSync(path.join(ROOT, "runtime")).sort()).toEqual([
+      "litellm_keys.py",
+      "open_webui_backup.py",
+      "open_webui_config.py",
+      "postgres-backup.sh",
+      "postgres-start.sh",
+    ]);
   });
 
   test("pulumi up deploys a Gateway from it: healthy containers named after it, its keys work", async () => {
