@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackupService, BACKUP_SERVICE_NAMES, parseSnapshotRecord, preUpgradeLabel, SnapshotRecord, snapshotCommand } from "../lib/backups";
-import { EndpointState, endpointDeclaration, endpointOf, execInContainer } from "../lib/dockerExec";
+import { EndpointState, endpointDeclaration, endpointOf, execInContainer, lastLines } from "../lib/dockerExec";
 import { scrubSecrets } from "../lib/scrub";
 import { DockerEndpointArgs, ENDPOINT_SECRET_OUTPUTS, endpointInputs } from "./dockerEndpoint";
 
@@ -53,12 +53,7 @@ export async function takePreUpgradeSnapshot(state: PreUpgradeSnapshotInputs, pr
   }
   const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
   if (result.exitCode !== 0) {
-    const said = [...result.stderr.split("\n"), ...lines]
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .slice(-8)
-      .join(" / ");
-    throw fail(`exit ${result.exitCode}: ${said || "no message"}`);
+    throw fail(`exit ${result.exitCode}: ${lastLines(result, 8)}`);
   }
   try {
     return parseSnapshotRecord(lines[lines.length - 1] ?? "");

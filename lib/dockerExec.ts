@@ -61,6 +61,20 @@ export interface ExecResult {
 }
 
 /**
+ * The last `count` non-empty lines a command wrote, stderr's before stdout's, joined with " / " for
+ * a one-line error; "no message" when it wrote nothing.
+ */
+export function lastLines(result: { readonly stdout: string; readonly stderr: string }, count: number): string {
+  return (
+    [...result.stderr.split("\n"), ...result.stdout.split("\n")]
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .slice(-count)
+      .join(" / ") || "no message"
+  );
+}
+
+/**
  * The newest Engine API version this client was checked against (Docker 28.5 serves 1.51). The
  * engine is asked what it speaks on every exec: an older engine is spoken to at its own version,
  * a newer one at this one, which it still accepts unless it no longer supports it (Docker 29

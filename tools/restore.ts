@@ -15,7 +15,7 @@
 import * as readline from "readline";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BACKUP_SERVICE_NAMES, BackupService, listSnapshotsCommand, restoreCommand, SnapshotRecord } from "../lib/backups";
-import { DockerEndpoint, endpointOf, execInContainer, inspectContainer, startContainer, stopContainer } from "../lib/dockerExec";
+import { DockerEndpoint, endpointOf, execInContainer, inspectContainer, lastLines, startContainer, stopContainer } from "../lib/dockerExec";
 import { scrubSecrets } from "../lib/scrub";
 import {
   confirmation,
@@ -70,16 +70,6 @@ export class RestoreFailed extends Error {
   }
 }
 
-function lastWords(stdout: string, stderr: string): string {
-  return (
-    [...stderr.split("\n"), ...stdout.split("\n")]
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .slice(-6)
-      .join(" / ") || "no message"
-  );
-}
-
 /** The stack, its state read through the Automation API (secrets shown: the TLS key stays in this process). */
 export async function openStack(stackName: string, cwd: string): Promise<{ stack: Stack; deployment: unknown }> {
   const stack = await LocalWorkspace.selectStack({ stackName, workDir: cwd });
@@ -96,10 +86,7 @@ export async function planRestore(request: RestoreRequest): Promise<RestorePlan>
   const listed = await execInContainer(endpoint, target.backupContainer, listSnapshotsCommand(request.service), "", LIST_TIMEOUT_MS);
   if (listed.exitCode !== 0) {
     throw new RestoreFailed(
-      scrubSecrets(
-        `listing the snapshots in ${target.backupContainer} failed (exit ${listed.exitCode}): ${lastWords(listed.stdout, listed.stderr)}`,
-        secrets,
-      ),
+      scrubSecrets(`listing the snapshots in ${target.backupContainer} failed (exit ${listed.exitCode}): ${lastLines(listed, 6)}`, secrets),
     );
   }
   const record = resolveSnapshot(parseSnapshotList(listed.stdout), request.service, request.snapshot);
@@ -156,7 +143,7 @@ export async function performRestore(plan: RestorePlan, options: { restart?: boo
   if (result.exitCode !== 0) {
     throw new RestoreFailed(
       scrubSecrets(
-        `restoring ${record.file} failed (exit ${result.exitCode}; ${target.serviceContainer} is left stopped): ${lastWords(result.stdout, result.stderr)}`,
+        `restoring ${record.file} failed (exit ${result.exitCode}; ${target.serviceContainer} is left stopped): ${lastLines(result, 6)}`,
         secrets,
       ),
     );
