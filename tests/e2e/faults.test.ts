@@ -25,7 +25,7 @@ import {
   publicChecks,
   readMarkers,
   removeLeftovers,
-  useLocalImages,
+  initSmallEphemeral,
   virtualKeys,
   writeMarkers,
 } from "./gateway";
@@ -118,12 +118,7 @@ describeE2E("faults that must not lose data", () => {
     await removeLeftovers(STACK, { volumes: true });
     // The stand-ins as this checkout has them (Open WebUI's shared connection pool).
     await freshRegistryImages();
-    await stack.init();
-    await useLocalImages(stack);
-    await stack.set("profile", "small");
-    await stack.set("httpPort", String(HTTP_PORT));
-    await stack.set("adminPort", String(ADMIN_PORT));
-    await stack.set("ephemeral", "true");
+    await initSmallEphemeral(stack, { httpPort: HTTP_PORT, adminPort: ADMIN_PORT });
     await stack.up();
     await allHealthy(STACK);
     await writeMarkers(STACK, MARKER);

@@ -92,6 +92,16 @@ export async function fingerprint(stackName: string): Promise<Record<string, str
   return result;
 }
 
+/** Creates a small, ephemeral stack on the given host ports, pointed at the local images; deploys nothing. */
+export async function initSmallEphemeral(stack: Stack, ports: { readonly httpPort: number; readonly adminPort: number }): Promise<void> {
+  await stack.init();
+  await useLocalImages(stack);
+  await stack.set("profile", "small");
+  await stack.set("httpPort", String(ports.httpPort));
+  await stack.set("adminPort", String(ports.adminPort));
+  await stack.set("ephemeral", "true");
+}
+
 /** Waits until every container of the stack reports healthy (they already did once `up` returned). */
 export async function allHealthy(stack: string): Promise<Partial<Record<Service, string>>> {
   const n = names(stack);

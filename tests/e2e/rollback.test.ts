@@ -25,7 +25,7 @@ import {
   publicChecks,
   readMarkers,
   removeLeftovers,
-  useLocalImages,
+  initSmallEphemeral,
   virtualKeys,
   writeMarkers,
 } from "./gateway";
@@ -109,12 +109,7 @@ describeE2E("restore and rollback on a whole gateway", () => {
     // Builds (or finds) the stand-in's LiteLLM tags along with the other images.
     await registryImages();
     await removeLeftovers(STACK, { volumes: true });
-    await stack.init();
-    await useLocalImages(stack);
-    await stack.set("profile", "small");
-    await stack.set("httpPort", String(HTTP_PORT));
-    await stack.set("adminPort", String(ADMIN_PORT));
-    await stack.set("ephemeral", "true");
+    await initSmallEphemeral(stack, { httpPort: HTTP_PORT, adminPort: ADMIN_PORT });
     await timed("first pulumi up", () => stack.up());
     await allHealthy(STACK);
     keys = virtualKeys(await stack.outputs());

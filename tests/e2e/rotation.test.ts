@@ -15,7 +15,7 @@ import {
   publicChecks,
   readMarkers,
   removeLeftovers,
-  useLocalImages,
+  initSmallEphemeral,
   useProgram,
   virtualKeys,
   withPidsLimits,
@@ -68,12 +68,7 @@ describeE2E("credential rotation as config, on a stack of the release before it"
   beforeAll(async () => {
     await removeLeftovers(STACK, { volumes: true });
     useProgram(workspace, RELEASE_BEFORE_ROTATION);
-    await stack.init();
-    await useLocalImages(stack);
-    await stack.set("profile", "small");
-    await stack.set("httpPort", String(HTTP_PORT));
-    await stack.set("adminPort", String(ADMIN_PORT));
-    await stack.set("ephemeral", "true");
+    await initSmallEphemeral(stack, { httpPort: HTTP_PORT, adminPort: ADMIN_PORT });
     await stack.up();
     await allHealthy(STACK);
     await writeMarkers(STACK, "before-rotation");

@@ -17,7 +17,7 @@ import {
   publicChecks,
   readMarkers,
   removeLeftovers,
-  useLocalImages,
+  initSmallEphemeral,
   useProgram,
   virtualKeys,
   writeMarkers,
@@ -81,12 +81,7 @@ describeE2E("safe upgrades: the PostgreSQL data guard and LiteLLM's migration st
     await registryImages();
     await removeLeftovers(STACK, { volumes: true });
     useProgram(workspace, BEFORE_UPGRADE_STEPS_COMMIT);
-    await stack.init();
-    await useLocalImages(stack);
-    await stack.set("profile", "small");
-    await stack.set("httpPort", String(HTTP_PORT));
-    await stack.set("adminPort", String(ADMIN_PORT));
-    await stack.set("ephemeral", "true");
+    await initSmallEphemeral(stack, { httpPort: HTTP_PORT, adminPort: ADMIN_PORT });
     await stack.up();
     await allHealthy(STACK);
     await writeMarkers(STACK, "before-upgrades");
